@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RevenueConfig(AppConfig):
+    name = "revenue"
+    verbose_name = "Revenue splits (LMS)"
