@@ -42,6 +42,11 @@ TOPICS: dict[str, Route] = {r.name: r for r in [
 PROVIDERS: dict[str, Route] = {r.name: r for r in [
     Route("identity.validate_token", COMMERCE, "POST", "/api/v1/auth/validate-token", SERVICE_TOKEN,
           scope="tokens:validate"),
+    Route("identity.phase", COMMERCE, "GET", "/api/v1/identity/phase", SERVICE_TOKEN, scope="users:read"),
+    Route("identity.set_phase", COMMERCE, "POST", "/api/v1/identity/phase", SERVICE_TOKEN, scope="users:migrate"),
+    Route("identity.import_user", COMMERCE, "POST", "/api/v1/identity/import-user", SERVICE_TOKEN,
+          scope="users:migrate"),
+    Route("lms.legacy_report", LMS, "GET", "/api/v2/identity-migration/report", SERVICE_TOKEN, scope="users:read"),
     Route("lms.sso_user", LMS, "GET", "/api/v2/auth/sso/user", SERVICE_TOKEN, scope="users:read"),
     Route("lms.catalog_export", LMS, "GET", "/api/v2/commerce/catalog", SERVICE_TOKEN, scope="catalog:read"),
 ]}
