@@ -40,9 +40,7 @@ lint: venv-dev
 
 ## smoke: the embedded default end to end (used by CI on a throwaway SQLite file)
 smoke: venv
-	$(BIN)/python manage.py migrate --noinput --verbosity 0
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py smoke_check
+	PY=$(BIN)/python scripts/smoke.sh
 
 worker: venv
 	$(BIN)/celery -A config worker --loglevel INFO

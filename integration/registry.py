@@ -92,6 +92,10 @@ def has_provider(name: str) -> bool:
     return name in _providers
 
 
+def providers_named(prefix: str) -> dict[str, Provider]:
+    return {name: provider for name, provider in _providers.items() if name.startswith(prefix)}
+
+
 def snapshot() -> dict[str, Any]:
     """For tests that swap a handler and put the original back."""
     return {"handlers": dict(_handlers), "replies": {k: list(v) for k, v in _reply_handlers.items()},

@@ -1,0 +1,43 @@
+"""Transactional email for every app: HTML and text in the site's look, sent after commit by a task.
+
+Templates live in ``templates/email/<name>.subject.txt``, ``<name>.txt`` and
+``<name>.html`` (the HTML ones extend ``email/base.html``). The context must be
+JSON-serialisable: the task renders it in the worker.
+"""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
+
+
+def send_templated_email(*, to: str | list[str], template: str, context: dict | None = None) -> None:
+    """Queues the email to go once the current transaction commits (at once outside one)."""
+    recipients = [to] if isinstance(to, str) else list(to)
+    payload = {"to": recipients, "template": template, "context": dict(context or {})}
+    transaction.on_commit(lambda: send_email_task.delay(**payload))
+
+
+def render_email(*, template: str, context: dict) -> tuple[str, str, str]:
+    full = {"site_name": settings.SITE_NAME, "site_url": settings.COMMERCE_BASE_URL, **context}
+    subject = " ".join(render_to_string(f"email/{template}.subject.txt", full).split())
+    text = render_to_string(f"email/{template}.txt", full)
+    html = render_to_string(f"email/{template}.html", full)
+    return subject, text, html
+
+
+@shared_task(name="integration.send_email", bind=True, max_retries=5, acks_late=True)
+def send_email_task(self, *, to: list[str], template: str, context: dict) -> None:
+    subject, text, html = render_email(template=template, context=context)
+    message = EmailMultiAlternatives(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=to)
+    message.attach_alternative(html, "text/html")
+    try:
+        message.send()
+    except OSError as exc:  # SMTP down: retry with backoff rather than lose the email
+        logger.warning("email send failed, retrying", extra={"template": template})
+        raise self.retry(exc=exc, countdown=min(3600, 30 * 2 ** self.request.retries)) from exc

@@ -1,0 +1,25 @@
+"""Idempotent demo data: each served app seeds its own part through its registered "seed.*" provider."""
+
+from django.core.management.base import BaseCommand
+
+from integration import registry
+
+# Apps seed in dependency order: accounts first, then the LMS content that is
+# published into the catalog, then the sales that need both.
+SEED_ORDER = ["seed.identity", "seed.learning", "seed.revenue", "seed.catalog", "seed.orders", "seed.payouts"]
+
+
+class Command(BaseCommand):
+    help = "Loads demo data (accounts, departments, courses, orders). Safe to run again."
+
+    def handle(self, *args, **options):
+        seeders = registry.providers_named("seed.")
+        ordered = [name for name in SEED_ORDER if name in seeders]
+        ordered += sorted(name for name in seeders if name not in SEED_ORDER)
+        if not ordered:
+            self.stdout.write("No app in this deployment has demo data to load.")
+            return
+        for name in ordered:
+            self.stdout.write(self.style.MIGRATE_HEADING(f"Seeding {name.removeprefix('seed.')}"))
+            seeders[name](stdout=self.stdout)
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({', '.join(n.removeprefix('seed.') for n in ordered)})."))

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Smoke test of the embedded default: migrate, seed, serve, and fetch a few pages over HTTP.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+PORT=${SMOKE_PORT:-8765}
+$PY manage.py migrate --noinput --verbosity 0
+$PY manage.py seed_demo
+$PY manage.py serve --port "$PORT" > "${TMPDIR:-/tmp}/smoke-server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+fetch() { $PY - "$1" "$2" <<'PYEOF'
+import sys, urllib.request, urllib.error
+url, expected = sys.argv[1], int(sys.argv[2])
+try:
+    status = urllib.request.urlopen(url, timeout=5).status
+except urllib.error.HTTPError as exc:
+    status = exc.code
+print(f"{status} {url}")
+sys.exit(0 if status == expected else 1)
+PYEOF
+}
+for _ in $(seq 60); do fetch "http://127.0.0.1:$PORT/healthz" 200 >/dev/null 2>&1 && break; sleep 0.5; done
+fetch "http://127.0.0.1:$PORT/healthz" 200
+fetch "http://127.0.0.1:$PORT/readyz" 200
+fetch "http://127.0.0.1:$PORT/" 200
+fetch "http://127.0.0.1:$PORT/account/login/" 200
+fetch "http://127.0.0.1:$PORT/api/v1/schema/" 200
+echo "smoke: ok"

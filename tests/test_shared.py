@@ -1,0 +1,115 @@
+"""The shared pieces every app leans on: email after commit, progress output, the in-process scheduler,
+and the rule that no model reaches into another app."""
+
+import ast
+import io
+import threading
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.core import mail
+from django.db import transaction
+
+from integration.mail import send_templated_email
+from integration.progress import progress
+
+DOMAIN_APPS = ["identity", "catalog", "orders", "payouts", "learning", "revenue"]
+ROOT = Path(settings.BASE_DIR)
+
+
+@pytest.fixture
+def test_templates(settings):
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [ROOT / "tests" / "templates", *settings.TEMPLATES[0]["DIRS"]]}]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_email_goes_after_commit_with_html_and_text(test_templates):
+    with transaction.atomic():
+        send_templated_email(to="ada@example.com", template="welcome_test", context={"name": "Ada"})
+        assert mail.outbox == []
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["ada@example.com"]
+    assert message.subject == f"Welcome to {settings.SITE_NAME}, Ada"
+    assert "Hello Ada" in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html" and "<strong>Ada</strong>" in html and settings.SITE_NAME in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_email_is_not_sent_when_the_transaction_rolls_back(test_templates):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        send_templated_email(to="ada@example.com", template="welcome_test", context={"name": "Ada"})
+        raise RuntimeError("rolled back")
+    assert mail.outbox == []
+
+
+def test_progress_prints_counts_when_not_a_terminal():
+    out = io.StringIO()
+    assert list(progress(range(25), desc="rows", stdout=out, every=10)) == list(range(25))
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["rows: 10/25", "rows: 20/25"]
+    assert lines[-1].startswith("rows: 25/25 done in ")
+
+
+def test_progress_draws_a_bar_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    assert sum(progress(range(5), desc="bar", stdout=out)) == 10
+    assert "bar" in out.getvalue() and "5/5" in out.getvalue()
+
+
+def test_in_process_scheduler_runs_each_beat_task(monkeypatch, settings):
+    from integration.management.commands import serve
+
+    ran = []
+    stop = threading.Event()
+
+    class FakeTask:
+        def __init__(self, name):
+            self.name = name
+
+        def apply(self):
+            ran.append(self.name)
+            if len(ran) >= 2:
+                stop.set()
+
+    settings.CELERY_BEAT_SCHEDULE = {"a": {"task": "t.a", "schedule": 0.01}, "b": {"task": "t.b", "schedule": 0.01}}
+    monkeypatch.setattr(serve.celery_app, "tasks", {"t.a": FakeTask("t.a"), "t.b": FakeTask("t.b")})
+    serve.run_schedule_forever(stop=stop, tick_seconds=0.02)
+    assert set(ran) == {"t.a", "t.b"}
+
+
+def test_no_model_relation_crosses_an_app():
+    """import-linter cannot see ForeignKeys or string model references; this can."""
+    crossing = []
+    for model in apps.get_models():
+        label = model._meta.app_label
+        if label not in DOMAIN_APPS:
+            continue
+        for field in model._meta.get_fields():
+            related = getattr(field, "related_model", None)
+            target = related._meta.app_label if related is not None else None
+            if field.concrete and target in {*DOMAIN_APPS, "integration"} and target != label:
+                crossing.append(f"{label}.{model.__name__}.{field.name} -> {related._meta.label}")
+    assert crossing == []
+
+
+def test_no_app_looks_up_another_apps_models_by_name():
+    offenders = []
+    for app in DOMAIN_APPS:
+        for path in (ROOT / app).rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "get_model":
+                    offenders.append(str(path.relative_to(ROOT)))
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    for other in DOMAIN_APPS:
+                        if other != app and node.value.startswith(f"{other}.") and node.value[len(other) + 1:][:1].isupper():
+                            offenders.append(f"{path.relative_to(ROOT)}: {node.value}")
+    assert offenders == []
