@@ -103,6 +103,10 @@ MIDDLEWARE = [
 if SERVES_COMMERCE:
     MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware"),
                       "allauth.account.middleware.AccountMiddleware")
+if SERVES_LMS:
+    # request.lms_user: the LMS session, kept apart from Django's auth login (learning/sessions.py).
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                      "learning.middleware.LmsSessionMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -168,14 +172,26 @@ if SERVES_COMMERCE:
     AUTH_USER_MODEL = "identity.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 if SERVES_COMMERCE:
-    AUTHENTICATION_BACKENDS.append("allauth.account.auth_backends.AuthenticationBackend")
+    # One password backend (allauth's: email login, one hasher run per attempt, known or not),
+    # plus the commerce-admin role's admin permissions.
+    AUTHENTICATION_BACKENDS = [
+        "allauth.account.auth_backends.AuthenticationBackend",
+        "identity.backends.CommerceAdminPermissionBackend",
+    ]
+# Argon2id first (cost tuned to stay under 100 ms a hash here: bench/bench_identity.py);
+# older hashes verify and are re-hashed with it on the next successful login.
+ARGON2_TIME_COST = env.int("ARGON2_TIME_COST", default=2)
+ARGON2_MEMORY_KIB = env.int("ARGON2_MEMORY_KIB", default=32768)
+ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=2)
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "identity.hashers.Argon2idPasswordHasher" if SERVES_COMMERCE
+    else "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
-    # Legacy LMS accounts arrive as raw bcrypt ($2a$/$2b$), stored as "bcrypt$<hash>"; upgraded on login.
-    "django.contrib.auth.hashers.BCryptPasswordHasher",
+    # Legacy LMS accounts arrive as raw bcrypt ($2a$/$2b$/$2y$), stored as "bcrypt$<hash>"; upgraded on login.
+    "identity.hashers.LegacyBCryptPasswordHasher" if SERVES_COMMERCE
+    else "django.contrib.auth.hashers.BCryptPasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -190,31 +206,61 @@ LOGOUT_REDIRECT_URL = "/"
 
 SITE_ID = 1
 SITE_NAME = env.str("SITE_NAME", default="Cadence Learning")
+ACCOUNT_ADAPTER = "identity.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+if ACCOUNT_EMAIL_VERIFICATION not in {"optional", "mandatory", "none"}:
+    raise environ.ImproperlyConfigured("ACCOUNT_EMAIL_VERIFICATION must be optional, mandatory or none")
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+# Password failures are throttled by identity.services.login_throttle (pages and API alike);
+# allauth's own "login_failed" limit is left to guard the MFA code step of the pages.
+ACCOUNT_RATE_LIMITS = {"login_failed": "20/5m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME
 SOCIALACCOUNT_PROVIDERS = {}
 
+# Login throttling, per account (the email typed, known or not) and per client address:
+# after N failures each further failure locks for base * 2^(failures - N) seconds, up to the cap.
+IDENTITY_LOGIN_FAILURES_PER_ACCOUNT = env.int("IDENTITY_LOGIN_FAILURES_PER_ACCOUNT", default=5)
+IDENTITY_LOGIN_FAILURES_PER_ADDRESS = env.int("IDENTITY_LOGIN_FAILURES_PER_ADDRESS", default=20)
+IDENTITY_LOGIN_LOCKOUT_BASE_SECONDS = env.int("IDENTITY_LOGIN_LOCKOUT_BASE_SECONDS", default=30)
+IDENTITY_LOGIN_LOCKOUT_MAX_SECONDS = env.int("IDENTITY_LOGIN_LOCKOUT_MAX_SECONDS", default=900)
+IDENTITY_LOGIN_FAILURE_WINDOW_SECONDS = env.int("IDENTITY_LOGIN_FAILURE_WINDOW_SECONDS", default=3600)
+IDENTITY_MFA_TOKEN_SECONDS = env.int("IDENTITY_MFA_TOKEN_SECONDS", default=300)
+
 JWT_ACCESS_TTL_SECONDS = env.int("JWT_ACCESS_TTL_SECONDS", default=3600)
 JWT_REFRESH_TTL_SECONDS = env.int("JWT_REFRESH_TTL_SECONDS", default=1209600)
+# No refresh token outlives its family's first login by more than this, however often it rotates.
+JWT_REFRESH_ABSOLUTE_SECONDS = env.int("JWT_REFRESH_ABSOLUTE_SECONDS", default=30 * 24 * 3600)
 TOKEN_VALIDATION_CACHE_SECONDS = env.int("TOKEN_VALIDATION_CACHE_SECONDS", default=60)
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or _local_secret("JWT_SIGNING_KEY")
 SERVICE_TOKEN_SIGNING_KEY = env.str("SERVICE_TOKEN_SIGNING_KEY", default="") or _local_secret(
     "SERVICE_TOKEN_SIGNING_KEY")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="cadence")
 JWT_ISSUER = env.str("JWT_ISSUER", default="cadence-commerce")
+# Token validation reads revocations and users' public identities from the cache only. With a
+# shared cache (Redis) entries live until they are invalidated; with the per-process default cache
+# each process re-reads revocations and identities from the database at most this often, so a
+# revocation made in one process reaches the others within TOKEN_VALIDATION_CACHE_SECONDS.
+IDENTITY_USER_CACHE_SECONDS = env.int("IDENTITY_USER_CACHE_SECONDS",
+                                      default=24 * 3600 if REDIS_URL else TOKEN_VALIDATION_CACHE_SECONDS)
+IDENTITY_REVOCATION_REWARM_SECONDS = env.int("IDENTITY_REVOCATION_REWARM_SECONDS",
+                                             default=0 if REDIS_URL else TOKEN_VALIDATION_CACHE_SECONDS)
+# LMS billing-admins may be made commerce-admins by the LMS (000_... section 4.3, optional mapping).
+BILLING_ADMIN_MAPS_TO_COMMERCE_ADMIN = env.bool("BILLING_ADMIN_MAPS_TO_COMMERCE_ADMIN", default=False)
+# Providers ("<app>.personal_data", kwargs user_id) whose answers join a user's data download.
+IDENTITY_PERSONAL_DATA_PROVIDERS = env.list("IDENTITY_PERSONAL_DATA_PROVIDERS", default=[
+    "orders.personal_data", "payouts.personal_data", "catalog.personal_data"])
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_TTL_SECONDS),
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=JWT_REFRESH_TTL_SECONDS),
+    # Rotation, families and reuse detection are identity's own (identity/services/tokens.py).
     "ROTATE_REFRESH_TOKENS": True,
-    "BLACKLIST_AFTER_ROTATION": True,
+    "BLACKLIST_AFTER_ROTATION": False,
     "UPDATE_LAST_LOGIN": True,
     "ALGORITHM": "HS256",
     "SIGNING_KEY": JWT_SIGNING_KEY,
@@ -224,12 +270,23 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "sub",
     "AUTH_HEADER_TYPES": ("Bearer",),
     "LEEWAY": 0,
+    "TOKEN_TYPE_CLAIM": "token_type",
+    "JTI_CLAIM": "jti",
 }
+if SERVES_COMMERCE:
+    # Pinned algorithm, type, audience, issuer, expiry, and the revocation cache, on every request.
+    SIMPLE_JWT["AUTH_TOKEN_CLASSES"] = ("identity.tokens.AccessToken",)
 REST_AUTH = {
     "USE_JWT": True,
     "JWT_AUTH_HTTPONLY": False,
-    "JWT_AUTH_RETURN_EXPIRATION": True,
+    "JWT_AUTH_RETURN_EXPIRATION": False,
     "SESSION_LOGIN": False,
+    "OLD_PASSWORD_FIELD_ENABLED": True,
+    "REGISTER_SERIALIZER": "identity.api.serializers.RegisterSerializer",
+    "USER_DETAILS_SERIALIZER": "identity.api.serializers.UserSerializer",
+    "JWT_SERIALIZER": "identity.api.serializers.TokenPairSerializer",
+    "JWT_TOKEN_CLAIMS_SERIALIZER": "identity.api.serializers.TokenFamilyIssuer",
+    "PASSWORD_RESET_CONFIRM_SERIALIZER": "identity.api.serializers.PasswordResetConfirmSerializer",
 }
 
 # --- API --------------------------------------------------------------------
@@ -266,6 +323,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The wire contracts reuse field names ("type", "source") with different choice sets.
+    "ENUM_NAME_OVERRIDES": {
+        "ProductTypeEnum": "integration.contracts.PRODUCT_TYPES",
+        "RevenueEventTypeEnum": "integration.contracts.REVENUE_EVENT_TYPES",
+        "LmsSourceEnum": "integration.contracts.LMS_SOURCE",
+        "EnrollmentStatusSourceEnum": "integration.contracts.ENROLLMENT_STATUS_SOURCES",
+    },
 }
 # Webhook bodies above this size get 413 before they are read.
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024

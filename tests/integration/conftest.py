@@ -1,0 +1,61 @@
+import pytest
+
+from integration import registry
+from integration.signing import signed_headers
+
+
+def use_handler(topic: str, handler) -> None:
+    """Makes ``handler`` the only receiver of ``topic`` for this test, and clears its reply handlers.
+
+    The apps may have registered their own in ready(); tests/conftest.py restores them afterwards.
+    """
+    state = registry.snapshot()
+    state["handlers"][topic] = handler
+    state["replies"][topic] = []
+    registry.restore(state)
+
+
+def remove_handler(topic: str) -> None:
+    state = registry.snapshot()
+    state["handlers"].pop(topic, None)
+    registry.restore(state)
+
+
+class RecordingHandler:
+    """A receiver that remembers what it got and answers like the spec's receivers do."""
+
+    def __init__(self, answer=None, fail_times: int = 0, error=None):
+        self.calls: list[tuple[dict, registry.Delivery]] = []
+        self.answer = answer
+        self.fail_times = fail_times
+        self.error = error
+
+    def __call__(self, payload: dict, *, delivery: registry.Delivery) -> dict:
+        self.calls.append((payload, delivery))
+        if self.error is not None and len(self.calls) <= self.fail_times:
+            raise self.error
+        if self.answer is not None:
+            return self.answer
+        return {"success": True, "processed": len(payload.get("products", [])),
+                "results": [{"externalId": p["externalId"], "productId": f"prod-{p['externalId']}",
+                             "status": "created"} for p in payload.get("products", [])]}
+
+    @property
+    def keys(self) -> list[str]:
+        return [delivery.idempotency_key for _, delivery in self.calls]
+
+
+@pytest.fixture
+def catalog_handler():
+    handler = RecordingHandler()
+    use_handler("catalog.sync", handler)
+    return handler
+
+
+def signed_post(client, path: str, body: bytes, *, key: str = "key-1", source: str = "lms",
+                now=None, drop: tuple[str, ...] = (), override: dict | None = None):
+    headers = signed_headers(body, idempotency_key=key, source_service=source, now=now)
+    headers.update(override or {})
+    extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()
+             if name not in drop and name != "Content-Type"}
+    return client.post(path, data=body, content_type="application/json", **extra)
