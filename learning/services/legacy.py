@@ -1,0 +1,143 @@
+"""Legacy LMS accounts: importing their password hashes and logging in with them (phases 1 and 2).
+
+Hashes are kept in Django's format so ``check_password`` verifies them: bcrypt from
+the legacy LMS (``$2a$``/``$2b$``/``$2y$``) is stored as ``bcrypt$<hash>`` with
+``$2y$`` written as ``$2b$`` (the same algorithm); a hash already in Django's format
+is kept as it is.
+"""
+
+import re
+from datetime import datetime
+from enum import StrEnum
+
+from django.contrib.auth.hashers import check_password, identify_hasher
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Lower
+
+from integration.errors import ApplicationError
+from learning import login_throttle
+from learning.errors import AccountMoved, InvalidCredentials, TooManyLoginAttempts
+from learning.models import LegacyCredential, LegacyHashBackup, LmsUser, LmsUserType
+from learning.web import STORE_LOGIN_PATH, store_url
+
+_LEGACY_BCRYPT = re.compile(r"^\$2([aby])\$(\d{2})\$[./A-Za-z0-9]{53}$")
+# Verifying against this when no account matches makes an unknown email cost what a wrong
+# password costs. Cost 10 is what the legacy LMS (and most bcrypt libraries) used.
+_DUMMY_HASH = "bcrypt$$2b$10$bHuSAvQNDzYpKQaPiScRJeCCRQGsjTCnLZmPqJfik0rtPGI7e/MA6"
+MAX_PASSWORD_LENGTH = 4096
+
+
+class InvalidLegacyRecord(ApplicationError):
+    code = "invalid_legacy_record"
+    default_message = "The legacy account record is not valid."
+
+
+def legacy_hash_normalize(raw: str) -> str:
+    """The Django-format hash for a legacy ``passwordHash``; raises ``InvalidLegacyRecord``."""
+    raw = (raw or "").strip()
+    match = _LEGACY_BCRYPT.match(raw)
+    if match:
+        if not 4 <= int(match.group(2)) <= 31:
+            raise InvalidLegacyRecord("passwordHash: bcrypt cost out of range")
+        if match.group(1) == "y":
+            raw = "$2b$" + raw[4:]
+        return "bcrypt$" + raw
+    try:
+        hasher = identify_hasher(raw)
+        hasher.decode(raw)
+    except (ValueError, TypeError, IndexError, KeyError):
+        raise InvalidLegacyRecord(
+            "passwordHash: neither bcrypt ($2a$/$2b$/$2y$) nor a Django hash this site verifies") from None
+    return raw
+
+
+def legacy_user_types_clean(value) -> list[str]:
+    if value is None:
+        return [LmsUserType.LEARNER.value]
+    allowed = set(LmsUserType.values)
+    if not isinstance(value, list) or not value or not all(isinstance(t, str) and t in allowed for t in value):
+        raise InvalidLegacyRecord(f"userTypes: a non-empty list of {', '.join(sorted(allowed))}")
+    return list(dict.fromkeys(value))
+
+
+class ImportOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    ALREADY_MIGRATED = "already_migrated"
+
+
+@transaction.atomic
+def legacy_account_import(*, email: str, password_hash: str, user_types: list[str],
+                          source_created_at: datetime | None, now: datetime) -> ImportOutcome:
+    """Creates or updates one legacy account, keyed by its email exactly as the legacy LMS spelt it.
+
+    Emails that differ only in case stay separate accounts, so the duplicate report can
+    show them before migration. An account already migrated to Commerce is left alone.
+    """
+    legacy = Q(Exists(LegacyCredential.objects.filter(lms_user_id=OuterRef("pk")))) | Q(
+        Exists(LegacyHashBackup.objects.filter(lms_user_id=OuterRef("pk"))))
+    user = (LmsUser.objects.select_for_update().filter(legacy, email=email)
+            .order_by("created_at").first())
+    if user is None:
+        user = LmsUser.objects.create(email=email, user_types=user_types, created_at=now)
+        LegacyCredential.objects.create(lms_user=user, password_hash=password_hash, imported_at=now,
+                                        source_created_at=source_created_at)
+        return ImportOutcome.CREATED
+    credential = LegacyCredential.objects.select_for_update().filter(lms_user=user).first()
+    if credential is None:
+        return ImportOutcome.ALREADY_MIGRATED
+    changed = False
+    if user.user_types != user_types:
+        user.user_types = user_types
+        user.save(update_fields=["user_types", "updated_at"])
+        changed = True
+    if (credential.password_hash, credential.source_created_at) != (password_hash, source_created_at):
+        credential.password_hash = password_hash
+        credential.source_created_at = source_created_at
+        credential.imported_at = now
+        credential.save(update_fields=["password_hash", "source_created_at", "imported_at"])
+        changed = True
+    return ImportOutcome.UPDATED if changed else ImportOutcome.UNCHANGED
+
+
+def _verify(password: str, encoded: str) -> bool:
+    try:
+        return check_password(password, encoded)
+    except ValueError:  # bcrypt refuses passwords over 72 bytes: that is a wrong password here
+        return False
+
+
+def legacy_login(*, email: str, password: str, ip: str) -> LmsUser:
+    """Checks a legacy LMS password; answers the LMS user, or raises.
+
+    Unknown email and wrong password raise the same ``InvalidCredentials`` after one hash
+    verification each. Five failures per email or per address within five minutes block
+    further tries. An account already moved to Commerce answers ``AccountMoved`` only to
+    someone who gives its (old) password, so the answer reveals nothing to others.
+    """
+    email = (email or "").strip()
+    if login_throttle.is_blocked(email=email, ip=ip):
+        raise TooManyLoginAttempts(details={"retryAfterSeconds": login_throttle.window_seconds()})
+    if not email or not password or len(password) > MAX_PASSWORD_LENGTH:
+        login_throttle.record_failure(email=email, ip=ip)
+        raise InvalidCredentials()
+    same_email = LmsUser.objects.alias(email_ci=Lower("email")).filter(email_ci=email.lower(), is_active=True)
+    credentials = list(LegacyCredential.objects.select_related("lms_user").filter(lms_user__in=same_email))
+    if credentials:
+        for credential in credentials:
+            if _verify(password, credential.password_hash):
+                login_throttle.record_success(email=email)
+                return credential.lms_user
+    else:
+        backup = (LegacyHashBackup.objects.filter(lms_user__in=same_email, lms_user__commerce_user_id__isnull=False)
+                  .order_by("-backed_up_at", "-pk").first())
+        if backup is not None:
+            if _verify(password, backup.password_hash):
+                login_throttle.record_success(email=email)
+                raise AccountMoved(details={"loginUrl": store_url(STORE_LOGIN_PATH)})
+        else:
+            _verify(password, _DUMMY_HASH)
+    login_throttle.record_failure(email=email, ip=ip)
+    raise InvalidCredentials()

@@ -1,0 +1,129 @@
+"""LMS pages: my courses, the SSO landing and callback, the legacy login, logout."""
+
+import logging
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from integration.errors import ApplicationError
+from learning.errors import (
+    AccountMoved,
+    InvalidCommerceToken,
+    InvalidCredentials,
+    LmsAccountInactive,
+    SsoNotEnabled,
+    TooManyLoginAttempts,
+)
+from learning.forms import LegacyLoginForm
+from learning.selectors import identity_phase_if_known
+from learning.services.legacy import legacy_login
+from learning.services.sso import sso_authenticate
+from learning.sessions import lms_session_close, lms_session_open
+from learning.web import STORE_LOGIN_PATH, STORE_SSO_START_PATH, client_ip, store_url
+
+logger = logging.getLogger(__name__)
+
+HOME = "/lms/"
+LANDING = "/lms/sso/"
+
+
+def _render(request: HttpRequest, template: str, context: dict | None = None, *, status: int = 200) -> HttpResponse:
+    return render(request, template, {"lms_user": request.lms_user, **(context or {})}, status=status)
+
+
+def _next_path(request: HttpRequest) -> str:
+    """Where to go after logging in: a page of the LMS on this site, else "My courses"."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if (target.startswith(HOME) and ".." not in target and "\\" not in target
+            and url_has_allowed_host_and_scheme(target, allowed_hosts=None)):
+        return target
+    return HOME
+
+
+@require_GET
+@never_cache
+def my_courses(request):
+    if not request.lms_user:
+        return redirect(LANDING)
+    # Enrollments arrive with the courses themselves; until then the list is honestly empty.
+    return _render(request, "learning/my_courses.html", {"enrollments": [], "catalog_url": store_url("/")})
+
+
+@require_GET
+@never_cache
+def sso_landing(request):
+    if request.lms_user:
+        return redirect(HOME)
+    return _render(request, "learning/sso_landing.html", {"sso_start_url": store_url(STORE_SSO_START_PATH)})
+
+
+def _sso_problem(request, *, status: int, title: str, message: str, login_again: bool = False) -> HttpResponse:
+    return _render(request, "learning/sso_problem.html", {
+        "title": title, "message": message, "login_again": login_again,
+        "store_login_url": store_url(STORE_LOGIN_PATH), "sso_start_url": store_url(STORE_SSO_START_PATH),
+    }, status=status)
+
+
+@csrf_exempt  # a cross-site form post from the store, authenticated by the token it carries
+@require_http_methods(["GET", "POST"])
+@never_cache
+def sso_callback(request):
+    """The store posts a Commerce access token here (form field ``token``, never the query string)."""
+    if request.method == "GET":
+        return redirect(LANDING)
+    try:
+        user, _ = sso_authenticate(token=request.POST.get("token", ""))
+    except SsoNotEnabled as exc:
+        return _sso_problem(request, status=403, title="Single sign-on is not available yet", message=exc.message)
+    except InvalidCommerceToken:
+        return _sso_problem(request, status=401, title="Please log in again", login_again=True,
+                            message="Your store session has expired or is no longer valid, so we could not "
+                                    "sign you in to your courses.")
+    except LmsAccountInactive as exc:
+        return _sso_problem(request, status=403, title="Account not active", message=exc.message)
+    except ApplicationError as exc:  # identity unreachable or misconfigured: nothing the person did
+        logger.warning("SSO callback could not validate a token", extra={"code": exc.code})
+        return _sso_problem(request, status=503, title="Please try again shortly",
+                            message="The store did not answer in time, so we could not check your sign-in.")
+    lms_session_open(request, lms_user=user)
+    return redirect(_next_path(request))
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def legacy_login_page(request):
+    if request.method == "GET" and request.lms_user:
+        return redirect(HOME)
+    form = LegacyLoginForm(request.POST or None)
+    status, moved = 200, False
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = legacy_login(email=form.cleaned_data["email"], password=form.cleaned_data["password"],
+                                ip=client_ip(request))
+        except AccountMoved:
+            moved, status = True, 409
+        except (InvalidCredentials, TooManyLoginAttempts) as exc:
+            form.add_error(None, exc.message)
+            status = exc.status_code
+        else:
+            lms_session_open(request, lms_user=user)
+            return redirect(_next_path(request))
+    return _render(request, "learning/legacy_login.html", {
+        "form": form, "moved": moved, "accounts_moving": _accounts_moving(),
+        "store_login_url": store_url(STORE_LOGIN_PATH), "sso_start_url": store_url(STORE_SSO_START_PATH),
+    }, status=status)
+
+
+def _accounts_moving() -> bool:
+    """Whether to tell people that accounts are moving to the store; a notice, so identity's absence hides it."""
+    return (identity_phase_if_known() or 0) >= 3
+
+
+@require_POST
+def logout(request):
+    lms_session_close(request)
+    return redirect(LANDING)
