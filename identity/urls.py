@@ -1,1 +1,46 @@
-urlpatterns: list = []
+"""Identity's URLs, included at the root (full paths here)."""
+
+from allauth.account import views as allauth_views
+from dj_rest_auth.registration.views import ResendEmailVerificationView, VerifyEmailView
+from dj_rest_auth.views import PasswordChangeView, PasswordResetConfirmView, PasswordResetView
+from django.urls import include, path, re_path
+
+from identity.api import auth, roles, service
+from identity.authentication import USER_AUTHENTICATION
+from identity.views import pages
+
+urlpatterns = [
+    # --- API: accounts and tokens (paths exactly as shared/API.md writes them) ---
+    path("api/v1/auth/registration/", auth.RegisterApi.as_view(), name="rest_register"),
+    path("api/v1/auth/registration/verify-email/", VerifyEmailView.as_view(), name="rest_verify_email"),
+    path("api/v1/auth/registration/resend-email/", ResendEmailVerificationView.as_view(), name="rest_resend_email"),
+    path("api/v1/auth/login/", auth.LoginApi.as_view(), name="rest_login"),
+    path("api/v1/auth/login/mfa/", auth.LoginMfaApi.as_view(), name="rest_login_mfa"),
+    path("api/v1/auth/token/refresh/", auth.TokenRefreshApi.as_view(), name="token_refresh"),
+    path("api/v1/auth/logout/", auth.LogoutApi.as_view(), name="rest_logout"),
+    path("api/v1/auth/user/", auth.UserApi.as_view(), name="rest_user_details"),
+    path("api/v1/auth/me/export", auth.MeExportApi.as_view(), name="identity-me-export"),
+    path("api/v1/auth/me", auth.MeApi.as_view(), name="identity-me"),
+    path("api/v1/auth/password/reset/", PasswordResetView.as_view(), name="rest_password_reset"),
+    path("api/v1/auth/password/reset/confirm/", PasswordResetConfirmView.as_view(),
+         name="rest_password_reset_confirm"),
+    path("api/v1/auth/password/change/", PasswordChangeView.as_view(authentication_classes=USER_AUTHENTICATION),
+         name="rest_password_change"),
+    path("api/v1/auth/validate-token", auth.ValidateTokenApi.as_view(), name="identity-validate-token"),
+    # --- API: roles (spec 6.1.4) ---
+    path("api/v1/users/<str:userId>/roles", roles.UserRolesApi.as_view(), name="identity-user-roles"),
+    path("api/v1/users/<str:userId>/roles/<str:role>", roles.UserRoleApi.as_view(), name="identity-user-role"),
+    # --- API: service-to-service ---
+    path("api/v2/auth/service-token", service.ServiceTokenApi.as_view(), name="identity-service-token"),
+    path("api/v1/identity/phase", service.IdentityPhaseApi.as_view(), name="identity-phase"),
+    path("api/v1/identity/import-user", service.ImportUserApi.as_view(), name="identity-import-user"),
+    # --- pages ---
+    path("account/", pages.account_home, name="account-home"),
+    path("account/data/", pages.account_data, name="account-data"),
+    path("account/delete/", pages.account_delete, name="account-delete"),
+    path("account/sso/lms/", pages.lms_sso_start, name="lms-sso-start"),
+    # dj-rest-auth's password reset email links to a page of this name: allauth's reset-from-key page.
+    re_path(r"^account/password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$",
+            allauth_views.password_reset_from_key, name="password_reset_confirm"),
+    path("account/", include("allauth.urls")),
+]

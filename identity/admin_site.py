@@ -1,0 +1,34 @@
+"""Who may use the Django admin: commerce-admins and superusers, signed in through the site's own login
+(so the password throttle and MFA apply to the admin too)."""
+
+from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from identity.selectors import user_is_commerce_admin
+
+
+def admin_has_permission(request) -> bool:
+    user = request.user
+    return bool(user.is_active and (user.is_superuser or user_is_commerce_admin(user)))
+
+
+def admin_login(request, extra_context=None):
+    index = reverse("admin:index")
+    target = request.GET.get("next") or index
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = index
+    if request.user.is_authenticated:
+        if admin_has_permission(request):
+            return redirect(target)
+        raise PermissionDenied
+    return redirect_to_login(target)
+
+
+def install(site: admin.AdminSite = admin.site) -> None:
+    site.has_permission = admin_has_permission
+    site.login = admin_login

@@ -1,0 +1,222 @@
+"""``/api/v1/auth/``: sign-in (with the MFA step), refresh, logout, the user, data download, deletion,
+and token validation (spec 6.1.1). Registration and password views are dj-rest-auth's."""
+
+from allauth.account import app_settings as allauth_settings
+from allauth.account.models import EmailAddress
+from allauth.account.signals import user_signed_up
+from dj_rest_auth.registration.views import RegisterView as DjRestAuthRegisterView
+from dj_rest_auth.utils import jwt_encode
+from django.contrib.auth.models import update_last_login
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from identity.adapter import AccountAdapter
+from identity.api import serializers as s
+from identity.authentication import USER_AUTHENTICATION
+from identity.errors import InvalidCredentials
+from identity.selectors import token_validate, user_mfa_types, user_personal_data
+from identity.services import login as login_service
+from identity.services.accounts import user_erase
+from identity.services.login import login_failure_record, login_success_record, login_throttle_check
+from identity.services.roles import actor_for_user
+from identity.services.tokens import TokenPair, logout, token_pair_issue, token_refresh
+from identity.tokens import AccessToken
+from integration.contracts import (
+    ErrorSerializer,
+    ValidateTokenRequestSerializer,
+    ValidateTokenResponseSerializer,
+)
+from integration.service_auth import ServiceTokenAuthentication, require_scope
+
+TAG = ["identity"]
+_sensitive = method_decorator(sensitive_post_parameters("password", "password1", "password2", "code"),
+                              name="dispatch")
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 429: ErrorSerializer}
+
+
+def client_address(request) -> str | None:
+    return AccountAdapter(request).client_address(request)
+
+
+def _tokens_answer(pair: TokenPair, *, user=None, request=None) -> dict:
+    answer = {"access": pair.access, "refresh": pair.refresh,
+              "accessExpiration": pair.access_expires_at.isoformat(),
+              "refreshExpiration": pair.refresh_expires_at.isoformat()}
+    if user is not None:
+        answer["user"] = s.UserSerializer(user, context={"request": request}).data
+    return answer
+
+
+def _signed_in(request, user) -> dict:
+    login_success_record(email=user.email)
+    pair = token_pair_issue(user=user)
+    update_last_login(None, user)
+    return _tokens_answer(pair, user=user, request=request)
+
+
+@_sensitive
+class LoginApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=TAG, request=s.LoginInput, summary="Sign in with email and password",
+        description="Answers the tokens, or, when the account has MFA, `{mfaRequired: true, mfaToken}` "
+                    "for POST /api/v1/auth/login/mfa/. Unknown email and wrong password get the same 400 "
+                    "`invalid_credentials`; repeated failures lock the account and the address (429).",
+        responses={200: PolymorphicProxySerializer(component_name="LoginResult",
+                                                   serializers=[s.LoginOutput, s.MfaRequiredOutput],
+                                                   resource_type_field_name=None), **ERRORS})
+    def post(self, request):
+        data = s.LoginInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = login_service.credentials_authenticate(
+            request=request, email=data.validated_data["email"], password=data.validated_data["password"],
+            address=client_address(request))
+        if login_service.mfa_required(user=user):
+            return Response({"mfaRequired": True, "mfaToken": login_service.mfa_challenge_issue(user=user),
+                             "mfaTypes": user_mfa_types(user=user)})
+        return Response(_signed_in(request, user))
+
+
+@_sensitive
+class LoginMfaApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(tags=TAG, request=s.LoginMfaInput, responses={200: s.LoginOutput, **ERRORS},
+                   summary="Second sign-in step: a TOTP or recovery code")
+    def post(self, request):
+        data = s.LoginMfaInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = login_service.mfa_challenge_complete(mfa_token=data.validated_data["mfaToken"],
+                                                    code=data.validated_data["code"],
+                                                    address=client_address(request))
+        return Response(_signed_in(request, user))
+
+
+class TokenRefreshApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(tags=TAG, request=s.RefreshInput, responses={200: s.TokensOutput, **ERRORS},
+                   summary="Rotate a refresh token",
+                   description="The presented refresh token is used up. Presenting it again revokes "
+                               "its whole family (every token of that sign-in) and answers 401 `token_reused`.")
+    def post(self, request):
+        data = s.RefreshInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(_tokens_answer(token_refresh(refresh=data.validated_data["refresh"])))
+
+
+class LogoutApi(APIView):
+    authentication_classes = USER_AUTHENTICATION
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=TAG, request=s.LogoutInput, responses={200: s.SuccessOutput, **ERRORS},
+                   summary="Sign out: revoke the refresh token and the access tokens of its sign-in")
+    def post(self, request):
+        data = s.LogoutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        access_claims = request.auth.payload if isinstance(request.auth, AccessToken) else None
+        logout(user=request.user, refresh=data.validated_data.get("refresh") or None, access_claims=access_claims)
+        return Response({"success": True})
+
+
+class UserApi(APIView):
+    authentication_classes = USER_AUTHENTICATION
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=TAG, responses={200: s.UserSerializer, 401: ErrorSerializer},
+                   summary="The signed-in user")
+    def get(self, request):
+        return Response(s.UserSerializer(request.user, context={"request": request}).data)
+
+
+class MeExportApi(APIView):
+    authentication_classes = USER_AUTHENTICATION
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=TAG, responses={200: s.PersonalDataOutput, 401: ErrorSerializer},
+                   summary="Download my personal data (JSON)")
+    def get(self, request):
+        response = Response(user_personal_data(user=request.user))
+        response["Content-Disposition"] = 'attachment; filename="my-data.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@_sensitive
+class MeApi(APIView):
+    authentication_classes = USER_AUTHENTICATION
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=TAG, request=s.DeleteAccountInput, responses={204: None, **ERRORS},
+                   summary="Delete my account",
+                   description="Needs the current password (when the account has one). Personal data is "
+                               "erased; orders, ledger and audit records keep the anonymous user id.")
+    def delete(self, request):
+        data = s.DeleteAccountInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = request.user
+        if user.has_usable_password():
+            address = client_address(request)
+            login_throttle_check(email=user.email, address=address)
+            if not user.check_password(data.validated_data.get("password") or ""):
+                login_failure_record(email=user.email, address=address)
+                raise InvalidCredentials("The password is incorrect.")
+        user_erase(user_id=user.pk, actor=actor_for_user(user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RegisterApi(DjRestAuthRegisterView):
+    """dj-rest-auth's sign-up, without its session login (an API client gets tokens, not a cookie)."""
+
+    authentication_classes: list = []
+
+    def perform_create(self, serializer):
+        user = serializer.save(self.request)
+        verification = allauth_settings.EMAIL_VERIFICATION
+        if verification != allauth_settings.EmailVerificationMethod.MANDATORY:
+            self.access_token, self.refresh_token = jwt_encode(user)
+        if verification != allauth_settings.EmailVerificationMethod.NONE:
+            address = EmailAddress.objects.filter(user=user, primary=True, verified=False).first()
+            if address is not None:
+                address.send_confirmation(self.request._request, signup=True)
+        user_signed_up.send(sender=user.__class__, request=self.request._request, user=user)
+        return user
+
+    @extend_schema(tags=TAG, request=s.RegisterSerializer,
+                   responses={201: s.TokenPairSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
+                   summary="Create an account (email and password)",
+                   description="201 with tokens; with mandatory email verification, 201 `{detail}` and "
+                               "the tokens come from sign-in after the address is confirmed.")
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class ValidateTokenApi(APIView):
+    """Spec 6.1.1, for the other service (service token with ``tokens:validate``)."""
+
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes = [require_scope("tokens:validate")]
+    throttle_classes: list = []
+
+    @extend_schema(tags=TAG, request=ValidateTokenRequestSerializer,
+                   responses={200: ValidateTokenResponseSerializer,
+                              401: OpenApiResponse(ErrorSerializer, description="No or bad service token"),
+                              403: OpenApiResponse(ErrorSerializer, description="insufficient_scope")},
+                   summary="Validate a Commerce access token (spec 6.1.1)")
+    def post(self, request):
+        # The contract's serializer checks a token character by character in Python; this is the hot
+        # path, so the one field is checked here (same rules, same error shape).
+        token = request.data.get("token") if isinstance(request.data, dict) else None
+        if not isinstance(token, str) or not token.strip():
+            raise ValidationError({"token": ["A token (string) is required."]})
+        return Response(token_validate(token=token.strip()))

@@ -1,0 +1,158 @@
+"""Reads: token validation (spec 6.1.1), roles, the migration phase, a person's data."""
+
+import logging
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from identity import caching
+from identity.caching import ROLE_ORDER, WARM_KEY, family_key, user_key
+from identity.models import (
+    IdentityPhase,
+    LmsAccountLink,
+    Role,
+    RoleAuditLog,
+    TokenFamily,
+    User,
+    UserRole,
+)
+from identity.tokens import ACCESS, TokenExpired, TokenInvalid, decode
+from integration import registry
+from integration.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+INVALID_TOKEN = "INVALID_TOKEN"
+EXPIRED_TOKEN = "EXPIRED_TOKEN"
+REVOKED_TOKEN = "REVOKED_TOKEN"
+_MESSAGES = {
+    INVALID_TOKEN: "The token is not a valid access token.",
+    EXPIRED_TOKEN: "The token has expired.",
+    REVOKED_TOKEN: "The token has been revoked.",
+}
+
+
+def _refused(code: str) -> dict:
+    return {"valid": False, "error": {"code": code, "message": _MESSAGES[code]}}
+
+
+def token_validate(*, token: str) -> dict:
+    """Spec 6.1.1's ValidateTokenResponse for an access token.
+
+    The hot path is a local signature check and one cache read (revocation
+    marker, the family's revocation, the user's public identity): no database
+    query while the cache is warm.
+    """
+    try:
+        claims = decode(token, token_type=ACCESS)
+    except TokenExpired:
+        return _refused(EXPIRED_TOKEN)
+    except TokenInvalid:
+        return _refused(INVALID_TOKEN)
+    fam, uid = family_key(claims["fam"]), user_key(claims["sub"])
+    found = caching.cache_get_many([WARM_KEY, fam, uid])
+    if WARM_KEY not in found:
+        caching.revocations_warm()
+        if cache.get(fam) is not None:
+            return _refused(REVOKED_TOKEN)
+    elif fam in found:
+        return _refused(REVOKED_TOKEN)
+    identity = found.get(uid) or caching.user_identity_load(claims["sub"])
+    if identity is None:
+        return _refused(INVALID_TOKEN)
+    if not identity["active"]:
+        return _refused(REVOKED_TOKEN)
+    return {"valid": True, "user": {"id": identity["id"], "email": identity["email"],
+                                    "commerceRoles": list(identity["commerceRoles"])}}
+
+
+def user_roles(*, user_id) -> list[str]:
+    """Commerce roles in their canonical order, ``purchaser`` first (every user has it)."""
+    stored = set(UserRole.objects.filter(user_id=user_id).values_list("role", flat=True))
+    return [role for role in ROLE_ORDER if role == Role.PURCHASER or role in stored]
+
+
+def user_is_commerce_admin(user) -> bool:
+    """For permission checks on a live request; served from the public-identity cache."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    if getattr(user, "is_service", False):
+        return False
+    cached = getattr(user, "_identity_is_commerce_admin", None)
+    if cached is None:
+        identity = caching.user_identity(str(user.pk))
+        cached = bool(identity and Role.COMMERCE_ADMIN.value in identity["commerceRoles"])
+        user._identity_is_commerce_admin = cached
+    return cached
+
+
+def user_email_verified(*, user: User) -> bool:
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+
+
+def user_mfa_types(*, user: User) -> list[str]:
+    return sorted(Authenticator.objects.filter(user=user).values_list("type", flat=True))
+
+
+def user_has_mfa(*, user: User) -> bool:
+    return Authenticator.objects.filter(
+        user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]).exists()
+
+
+def identity_phase_get() -> int:
+    row = IdentityPhase.objects.filter(pk=1).values_list("phase", flat=True).first()
+    return int(row or IdentityPhase.Phase.FOUNDATION)
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def user_personal_data(*, user: User) -> dict:
+    """Everything identity holds about a person, as JSON (the data download), plus what the
+    providers named in IDENTITY_PERSONAL_DATA_PROVIDERS add for their apps."""
+    data = {
+        "exportedAt": timezone.now().isoformat(),
+        "user": {
+            "id": str(user.id),
+            "email": user.email,
+            "dateJoined": _iso(user.date_joined),
+            "lastLogin": _iso(user.last_login),
+            "isActive": user.is_active,
+        },
+        "commerceRoles": user_roles(user_id=user.id),
+        "emailAddresses": [
+            {"email": row.email, "verified": row.verified, "primary": row.primary}
+            for row in EmailAddress.objects.filter(user=user).order_by("id")
+        ],
+        "mfa": [
+            {"type": row.type, "createdAt": _iso(row.created_at), "lastUsedAt": _iso(row.last_used_at)}
+            for row in Authenticator.objects.filter(user=user).order_by("id")
+        ],
+        "roleHistory": [
+            {"action": row.action, "role": row.role, "reason": row.reason, "metadata": row.metadata,
+             "changed": row.changed, "at": _iso(row.created_at)}
+            for row in RoleAuditLog.objects.filter(user_id=user.id).order_by("id")
+        ],
+        "sessions": [
+            {"id": str(row.id), "kind": row.kind, "createdAt": _iso(row.created_at),
+             "revokedAt": _iso(row.revoked_at)}
+            for row in TokenFamily.objects.filter(user=user).order_by("created_at")
+        ],
+        "lmsAccounts": [
+            {"lmsUserId": row.lms_user_id, "linkedAt": _iso(row.linked_at)}
+            for row in LmsAccountLink.objects.filter(user=user).order_by("id")
+        ],
+    }
+    for name in settings.IDENTITY_PERSONAL_DATA_PROVIDERS:
+        if not registry.has_provider(name):
+            continue
+        try:
+            data[name.split(".", 1)[0]] = registry.get_provider(name)(user_id=str(user.id))
+        except ApplicationError as exc:
+            logger.warning("personal data provider %s failed: %s", name, exc.code)
+            data[name.split(".", 1)[0]] = {"error": exc.code}
+    return data

@@ -1,0 +1,178 @@
+"""Password sign-in for the API and the pages: throttling, one answer for every failure, the MFA step.
+
+Throttling counts failures per account (the email as typed, whether or not it
+exists, so a lock says nothing about existence) and per client address. After
+IDENTITY_LOGIN_FAILURES_PER_ACCOUNT (or _PER_ADDRESS) failures, each further
+failure locks that key for base * 2^(failures - limit) seconds, capped, and a
+locked key is refused before any password is checked.
+
+Unknown email, wrong password and inactive account all get the same answer,
+and each runs the password hasher once (allauth's backend hashes a dummy for
+an unknown email), so their timing matches too.
+"""
+
+import hashlib
+import math
+import time
+import uuid
+from dataclasses import dataclass
+
+from allauth.account.auth_backends import AuthenticationBackend
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core import signing
+from django.core.cache import cache
+
+from identity.errors import EmailNotVerified, InvalidCredentials, InvalidMfaCode, InvalidMfaToken, LoginLocked
+from identity.models import User
+from identity.selectors import user_has_mfa
+
+MFA_SALT = "identity.login.mfa"
+MFA_MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class _Counter:
+    count_key: str
+    lock_key: str
+    limit: int
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def _counters(*, email: str, address: str | None) -> list[_Counter]:
+    account = _digest(email.strip().lower())
+    counters = [_Counter(f"idn:lf:acct:{account}", f"idn:lk:acct:{account}",
+                         settings.IDENTITY_LOGIN_FAILURES_PER_ACCOUNT)]
+    if address:
+        ip = _digest(address)
+        counters.append(_Counter(f"idn:lf:addr:{ip}", f"idn:lk:addr:{ip}",
+                                 settings.IDENTITY_LOGIN_FAILURES_PER_ADDRESS))
+    return counters
+
+
+def _wait_message(seconds: int) -> str:
+    wait = f"{seconds} seconds" if seconds < 90 else f"{math.ceil(seconds / 60)} minutes"
+    return f"Too many failed sign-in attempts. Try again in {wait}."
+
+
+def login_throttle_check(*, email: str, address: str | None) -> None:
+    """Raises :class:`LoginLocked` while the account or the address is locked."""
+    counters = _counters(email=email, address=address)
+    locks = cache.get_many([counter.lock_key for counter in counters])
+    if not locks:
+        return
+    wait = math.ceil(max(locks.values()) - time.time())
+    if wait > 0:
+        raise LoginLocked(_wait_message(wait), details={"retryAfterSeconds": wait})
+
+
+def _increment(key: str) -> int:
+    try:
+        return cache.incr(key)
+    except ValueError:
+        if cache.add(key, 1, settings.IDENTITY_LOGIN_FAILURE_WINDOW_SECONDS):
+            return 1
+        return cache.incr(key)
+
+
+def login_failure_record(*, email: str, address: str | None) -> None:
+    now = time.time()
+    for counter in _counters(email=email, address=address):
+        failures = _increment(counter.count_key)
+        if failures >= counter.limit:
+            delay = min(settings.IDENTITY_LOGIN_LOCKOUT_BASE_SECONDS * 2 ** (failures - counter.limit),
+                        settings.IDENTITY_LOGIN_LOCKOUT_MAX_SECONDS)
+            cache.set(counter.lock_key, now + delay, int(delay) + 1)
+
+
+def login_success_record(*, email: str) -> None:
+    """Clears the account's failures (not the address's: one good account must not reset a spray)."""
+    account = _counters(email=email, address=None)[0]
+    cache.delete_many([account.count_key, account.lock_key])
+
+
+def credentials_authenticate(*, request, email: str, password: str, address: str | None) -> User:
+    """Checks the throttle, then the password (one hasher run, known email or not). Raises
+    :class:`LoginLocked` or :class:`InvalidCredentials`; mandatory verification raises
+    :class:`EmailNotVerified` (only with the right password).
+
+    The account's failures are not cleared here but when the sign-in completes
+    (:func:`login_success_record`), so a known password does not reset the count
+    of wrong MFA codes."""
+    login_throttle_check(email=email, address=address)
+    AuthenticationBackend.unstash_authenticated_user()
+    user = authenticate(request, email=email, password=password)
+    AuthenticationBackend.unstash_authenticated_user()
+    if user is None or not user.is_active:
+        login_failure_record(email=email, address=address)
+        raise InvalidCredentials()
+    if settings.ACCOUNT_EMAIL_VERIFICATION == "mandatory" and not EmailAddress.objects.filter(
+            user=user, email__iexact=user.email, verified=True).exists():
+        raise EmailNotVerified()
+    return user
+
+
+def mfa_required(*, user: User) -> bool:
+    return user_has_mfa(user=user)
+
+
+def mfa_challenge_issue(*, user: User) -> str:
+    """The ``mfaToken`` of the first step: signed, short-lived, single use."""
+    return signing.dumps({"u": str(user.pk), "n": uuid.uuid4().hex}, salt=MFA_SALT)
+
+
+def mfa_challenge_complete(*, mfa_token: str, code: str, address: str | None) -> User:
+    """Second step: a TOTP code or an unused recovery code for the user the token names."""
+    try:
+        data = signing.loads(mfa_token, salt=MFA_SALT, max_age=settings.IDENTITY_MFA_TOKEN_SECONDS)
+        user_id, nonce = str(data["u"]), str(data["n"])
+    except (signing.BadSignature, KeyError, TypeError):
+        raise InvalidMfaToken() from None
+    used_key, attempts_key = f"idn:mfa:used:{nonce}", f"idn:mfa:tries:{nonce}"
+    if cache.get(used_key) is not None:
+        raise InvalidMfaToken()
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise InvalidMfaToken()
+    login_throttle_check(email=user.email, address=address)
+    if _increment_with_ttl(attempts_key) > MFA_MAX_ATTEMPTS:
+        raise InvalidMfaToken("Too many wrong codes for this sign-in; sign in again.")
+    code = "".join(code.split())
+    authenticator = _matching_authenticator(user=user, code=code)
+    if authenticator is None:
+        login_failure_record(email=user.email, address=address)
+        raise InvalidMfaCode()
+    if not cache.add(used_key, 1, settings.IDENTITY_MFA_TOKEN_SECONDS):
+        raise InvalidMfaToken()
+    authenticator.record_usage()
+    login_success_record(email=user.email)
+    return user
+
+
+def _increment_with_ttl(key: str) -> int:
+    if cache.add(key, 1, settings.IDENTITY_MFA_TOKEN_SECONDS):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:
+        return 1
+
+
+def _matching_authenticator(*, user: User, code: str) -> Authenticator | None:
+    if not code:
+        return None
+    authenticators = {row.type: row for row in Authenticator.objects.filter(user=user)}
+    totp = authenticators.get(Authenticator.Type.TOTP)
+    if totp is not None and TOTP(totp).validate_code(code):
+        return totp
+    recovery = authenticators.get(Authenticator.Type.RECOVERY_CODES)
+    if recovery is not None and RecoveryCodes(recovery).validate_code(code):
+        return recovery
+    return None

@@ -1,0 +1,102 @@
+"""Pages under /account/ that allauth does not provide: overview, data download, deletion, SSO start."""
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout as django_logout
+from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from identity.adapter import AccountAdapter
+from identity.errors import LoginLocked
+from identity.forms import DeleteAccountForm
+from identity.selectors import user_email_verified, user_has_mfa, user_personal_data, user_roles
+from identity.services.accounts import user_erase
+from identity.services.login import login_failure_record, login_throttle_check
+from identity.services.roles import actor_for_user
+from identity.services.tokens import sso_access_token_issue
+
+LMS_SSO_CALLBACK_PATH = "/lms/sso/callback"
+
+
+@login_required
+def account_home(request):
+    user = request.user
+    return render(request, "identity/account_home.html", {
+        "commerce_roles": user_roles(user_id=user.pk),
+        "email_verified": user_email_verified(user=user),
+        "mfa_enabled": user_has_mfa(user=user),
+    })
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def account_data(request):
+    """GET explains; POST (a form, so no link prefetch can trigger it) downloads the JSON."""
+    if request.method == "GET":
+        return render(request, "identity/account_data.html")
+    body = json.dumps(user_personal_data(user=request.user), cls=DjangoJSONEncoder, indent=2)
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    return response
+
+
+@login_required
+@never_cache
+@sensitive_post_parameters("password")
+@require_http_methods(["GET", "POST"])
+def account_delete(request):
+    user = request.user
+    needs_password = user.has_usable_password()
+    form = DeleteAccountForm(request.POST or None, needs_password=needs_password)
+    if request.method == "POST" and form.is_valid():
+        address = AccountAdapter(request).client_address(request)
+        try:
+            if needs_password:
+                login_throttle_check(email=user.email, address=address)
+        except LoginLocked as exc:
+            form.add_error(None, exc.message)
+        else:
+            if needs_password and not user.check_password(form.cleaned_data["password"]):
+                login_failure_record(email=user.email, address=address)
+                form.add_error("password", "The password is incorrect.")
+            else:
+                user_erase(user_id=user.pk, actor=actor_for_user(user))
+                django_logout(request)
+                messages.success(request, "Your account has been deleted and your personal data erased.")
+                return redirect("home")
+    return render(request, "identity/account_delete.html", {"form": form})
+
+
+def _lms_callback_url() -> str:
+    if settings.SERVES_LMS:
+        return LMS_SSO_CALLBACK_PATH
+    return settings.LMS_BASE_URL.rstrip("/") + LMS_SSO_CALLBACK_PATH
+
+
+@login_required
+@never_cache
+def lms_sso_start(request):
+    """Hands the storefront user to the LMS (spec 5.1): an access token, POSTed by the browser.
+
+    The token never appears in a URL; it belongs to a family tied to this
+    session, so logging out of the storefront revokes it.
+    """
+    if not request.session.session_key:
+        request.session.save()
+    token = sso_access_token_issue(user=request.user, session_key=request.session.session_key)
+    next_path = request.GET.get("next", "")
+    if not (next_path.startswith("/lms/") and url_has_allowed_host_and_scheme(next_path, allowed_hosts=None)):
+        next_path = ""
+    response = render(request, "identity/sso_start.html",
+                      {"action": _lms_callback_url(), "token": token, "next_path": next_path})
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -1,0 +1,138 @@
+"""Account pages in the site's layout, the pages' sign-in throttle, and the SSO start into the LMS."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from identity.models import TokenFamily
+from identity.selectors import token_validate
+from tests.identity.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ALLAUTH_PAGES = ["/account/login/", "/account/signup/", "/account/password/reset/"]
+SIGNED_IN_PAGES = ["/account/", "/account/email/", "/account/password/change/", "/account/2fa/",
+                   "/account/data/", "/account/delete/"]
+
+
+@pytest.mark.parametrize("path", ALLAUTH_PAGES)
+def test_allauth_pages_use_the_sites_layout(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'class="site-header"' in html and 'name="viewport"' in html and "identity/account.css" in html
+    assert "csrfmiddlewaretoken" in html
+
+
+@pytest.mark.parametrize("path", SIGNED_IN_PAGES)
+def test_account_pages_for_a_signed_in_user(client, user, path):
+    client.force_login(user)
+    response = client.get(path)
+    assert response.status_code == 200, path
+    assert b'class="site-header"' in response.content
+
+
+def test_signing_up_and_in_on_the_pages(client):
+    response = client.post("/account/signup/", {"email": "page@example.com", "password1": "page-pass-phrase-1",
+                                                "password2": "page-pass-phrase-1"})
+    assert response.status_code == 302
+    client.post("/account/logout/")
+    response = client.post("/account/login/", {"login": "page@example.com", "password": "page-pass-phrase-1"})
+    assert response.status_code == 302 and "_auth_user_id" in client.session
+
+
+def test_the_login_page_is_throttled_with_a_clear_message(client, user, settings):
+    settings.IDENTITY_LOGIN_FAILURES_PER_ACCOUNT = 3
+    for _ in range(3):
+        response = client.post("/account/login/", {"login": user.email, "password": "wrong"})
+        assert response.status_code == 200
+    locked = client.post("/account/login/", {"login": user.email, "password": PASSWORD})
+    assert locked.status_code == 200 and "_auth_user_id" not in client.session
+    assert b"Too many failed sign-in attempts. Try again in 30 seconds." in locked.content
+
+
+def test_the_login_page_says_the_same_for_unknown_email_and_wrong_password(client, user):
+    def errors(email):
+        html = client.post("/account/login/", {"login": email, "password": "wrong-pass"}).content.decode()
+        return re.findall(r'<ul class="errorlist[^"]*">(.*?)</ul>', html, re.S)
+
+    assert errors(user.email) == errors("nobody@example.com") != []
+
+
+def test_the_sso_start_posts_the_token_and_never_puts_it_in_a_url(client, user):
+    client.force_login(user)
+    response = client.get("/account/sso/lms/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    form = re.search(r'<form id="lms-sso-form" method="post" action="([^"]+)">', html)
+    assert form and form.group(1) == "/lms/sso/callback"
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    assert token_validate(token=token)["user"]["id"] == str(user.id)
+    for url in re.findall(r'(?:href|action|src)="([^"]*)"', html):
+        assert token not in url
+    assert token not in response.get("Location", "")
+    assert ">Continue</button>" in html and ".submit()" in html
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_sso_start_in_a_split_deployment_posts_to_the_lms_base_url(client, user, settings):
+    settings.SERVES_LMS = False
+    settings.LMS_BASE_URL = "https://lms.example.com/"
+    client.force_login(user)
+    html = client.get("/account/sso/lms/").content.decode()
+    assert 'action="https://lms.example.com/lms/sso/callback"' in html
+    assert "csrfmiddlewaretoken" not in html.split('id="lms-sso-form"')[1].split("</form>")[0]
+
+
+def test_the_sso_start_needs_a_signed_in_user(client):
+    response = client.get("/account/sso/lms/")
+    assert response.status_code == 302 and response["Location"].startswith("/account/login/")
+
+
+def test_the_my_courses_link_points_at_the_sso_start(client, user):
+    client.force_login(user)
+    assert b'href="/account/sso/lms/"' in client.get("/").content
+
+
+def test_storefront_logout_revokes_the_tokens_handed_to_the_lms(user):
+    browser = Client()
+    browser.force_login(user)
+    first = re.search(r'name="token" value="([^"]+)"', browser.get("/account/sso/lms/").content.decode()).group(1)
+    second = re.search(r'name="token" value="([^"]+)"', browser.get("/account/sso/lms/").content.decode()).group(1)
+    assert TokenFamily.objects.filter(user=user, kind="sso").count() == 1  # one family per session
+    other_browser = Client()
+    other_browser.force_login(user)
+    elsewhere = re.search(r'name="token" value="([^"]+)"',
+                          other_browser.get("/account/sso/lms/").content.decode()).group(1)
+
+    browser.post("/account/logout/")
+
+    assert token_validate(token=first)["error"]["code"] == "REVOKED_TOKEN"
+    assert token_validate(token=second)["error"]["code"] == "REVOKED_TOKEN"
+    assert token_validate(token=elsewhere)["valid"] is True
+
+
+def test_the_admin_login_is_the_sites_login(client):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302 and response["Location"] == "/account/login/?next=/admin/"
+
+
+def test_an_erased_user_cannot_sign_in_on_the_pages(client):
+    from identity.services.accounts import user_erase
+
+    gone = UserFactory(verified=True)
+    user_erase(user_id=gone.pk, actor="system:tests")
+    client.post("/account/login/", {"login": gone.email, "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+
+
+def test_changing_the_password_on_the_pages_ends_the_sso_tokens(client, user, password):
+    client.force_login(user)
+    token = re.search(r'name="token" value="([^"]+)"', client.get("/account/sso/lms/").content.decode()).group(1)
+    response = client.post("/account/password/change/", {
+        "oldpassword": password, "password1": "a-fresh-pass-phrase", "password2": "a-fresh-pass-phrase"})
+    assert response.status_code == 302
+    assert token_validate(token=token)["error"]["code"] == "REVOKED_TOKEN"
