@@ -313,7 +313,7 @@ if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 if SERVES_COMMERCE:
     REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] += [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "identity.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ]
 SPECTACULAR_SETTINGS = {

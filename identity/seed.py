@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import transaction
 
 from identity.models import SERVICE_SCOPES, Role, User, UserRole
+from identity.selectors import identity_phase_get
+from identity.services.phases import identity_phase_set
 from identity.services.roles import actor_for_system, role_grant
 from identity.services.service_clients import service_client_upsert
 
@@ -54,3 +56,7 @@ def seed_identity(*, stdout) -> None:
                                        scopes=list(SERVICE_SCOPES), description="this deployment's own calls")
         stdout.write(f"  {'created' if upsert.created else 'updated'} service client {settings.SERVICE_CLIENT_ID} "
                      "(all scopes)\n")
+    if identity_phase_get() == 1:
+        # The demo has no legacy LMS accounts to protect, so it opens the SSO bridge ("My courses").
+        identity_phase_set(phase=2, reason="demo data: SSO bridge open", actor=SEED_ACTOR)
+        stdout.write("  identity phase 1 -> 2 (the LMS accepts store logins)\n")

@@ -7,7 +7,7 @@ from django.dispatch import receiver
 
 from identity import caching
 from identity.models import TokenFamily, User
-from identity.services.tokens import session_tokens_revoke, user_tokens_revoke_all
+from identity.services.tokens import SSO_BINDING_SESSION_KEY, session_tokens_revoke, user_tokens_revoke_all
 
 # Saving only these does not change what token validation answers.
 _IDENTITY_NEUTRAL_FIELDS = frozenset({"last_login", "password", "updated_at"})
@@ -17,8 +17,8 @@ _IDENTITY_NEUTRAL_FIELDS = frozenset({"last_login", "password", "updated_at"})
 def revoke_session_tokens(sender, request, user, **kwargs):
     """Storefront logout ends the SSO tokens handed to the LMS from that session."""
     session = getattr(request, "session", None)
-    if session is not None and session.session_key:
-        session_tokens_revoke(session_key=session.session_key)
+    if session is not None:
+        session_tokens_revoke(session_binding=session.get(SSO_BINDING_SESSION_KEY, ""))
 
 
 @receiver(password_reset, dispatch_uid="identity.revoke_on_password_reset")
@@ -29,7 +29,7 @@ def revoke_on_password_reset(sender, request, user, **kwargs):
 @receiver(password_changed, dispatch_uid="identity.revoke_sso_on_password_change")
 @receiver(password_set, dispatch_uid="identity.revoke_sso_on_password_set")
 def revoke_sso_on_password_change(sender, request, user, **kwargs):
-    """A new password rotates the session key, so the SSO tokens of the old key are ended here."""
+    """A new password ends the tokens handed to the LMS: whoever held the old one may hold those."""
     user_tokens_revoke_all(user_id=user.pk, reason="password_changed", kind=TokenFamily.Kind.SSO)
 
 

@@ -7,4 +7,7 @@ def site(request):
         "SERVES_COMMERCE": settings.SERVES_COMMERCE,
         "SERVES_LMS": settings.SERVES_LMS,
         "TEST_GATEWAY": not settings.STRIPE_SECRET_KEY,
+        # "My courses": the LMS starts the SSO handoff (same site in the monolith, LMS_BASE_URL when split).
+        "LMS_SSO_BEGIN_URL": "/lms/sso/begin" if settings.SERVES_LMS
+        else settings.LMS_BASE_URL.rstrip("/") + "/lms/sso/begin",
     }

@@ -5,6 +5,9 @@ Commerce user model, and in the monolith the store's login and the LMS's live si
 side in one session (logging out at the store flushes both).
 """
 
+import hmac
+import secrets
+import time
 import uuid
 
 from django.http import HttpRequest
@@ -13,6 +16,8 @@ from learning.models import LmsUser
 
 SESSION_KEY = "_lms_user_id"
 _CACHE_ATTR = "_cached_lms_user"
+SSO_STATE_KEY = "_lms_sso_state"
+SSO_STATE_MAX_AGE_SECONDS = 600
 
 
 class AnonymousLmsUser:
@@ -64,3 +69,24 @@ def lms_session_close(request: HttpRequest) -> None:
     request.session.cycle_key()
     setattr(request, _CACHE_ATTR, None)
     request.lms_user = AnonymousLmsUser()
+
+
+def sso_state_issue(request: HttpRequest) -> str:
+    """A one-time value binding an SSO handoff to the browser session that started it.
+
+    The callback accepts a token only with the state this session was given, so
+    another site cannot post its own valid token and sign a visitor in to the
+    wrong LMS account (login CSRF).
+    """
+    state = secrets.token_urlsafe(32)
+    request.session[SSO_STATE_KEY] = {"value": state, "issuedAt": int(time.time())}
+    return state
+
+
+def sso_state_consume(request: HttpRequest, *, state: str) -> bool:
+    """True once for the state this session was issued, within SSO_STATE_MAX_AGE_SECONDS."""
+    issued = request.session.pop(SSO_STATE_KEY, None)
+    if not isinstance(issued, dict) or not state:
+        return False
+    fresh = 0 <= time.time() - issued.get("issuedAt", 0) <= SSO_STATE_MAX_AGE_SECONDS
+    return fresh and hmac.compare_digest(str(issued.get("value", "")).encode(), state.encode())

@@ -6,6 +6,7 @@ from learning.api import views as api
 urlpatterns = [
     path("lms/", views.my_courses, name="lms-home"),
     path("lms/sso/", views.sso_landing, name="lms-sso"),
+    path("lms/sso/begin", views.sso_begin, name="lms-sso-begin"),
     path("lms/sso/callback", views.sso_callback, name="lms-sso-callback"),
     path("lms/login/", views.legacy_login_page, name="lms-legacy-login"),
     path("lms/logout/", views.logout, name="lms-logout"),

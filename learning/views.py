@@ -1,6 +1,7 @@
 """LMS pages: my courses, the SSO landing and callback, the legacy login, logout."""
 
 import logging
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,13 +23,14 @@ from learning.forms import LegacyLoginForm
 from learning.selectors import identity_phase_if_known
 from learning.services.legacy import legacy_login
 from learning.services.sso import sso_authenticate
-from learning.sessions import lms_session_close, lms_session_open
+from learning.sessions import lms_session_close, lms_session_open, sso_state_consume, sso_state_issue
 from learning.web import STORE_LOGIN_PATH, STORE_SSO_START_PATH, client_ip, store_url
 
 logger = logging.getLogger(__name__)
 
 HOME = "/lms/"
 LANDING = "/lms/sso/"
+SSO_BEGIN = "/lms/sso/begin"
 
 
 def _render(request: HttpRequest, template: str, context: dict | None = None, *, status: int = 200) -> HttpResponse:
@@ -58,13 +60,25 @@ def my_courses(request):
 def sso_landing(request):
     if request.lms_user:
         return redirect(HOME)
-    return _render(request, "learning/sso_landing.html", {"sso_start_url": store_url(STORE_SSO_START_PATH)})
+    return _render(request, "learning/sso_landing.html", {"sso_start_url": SSO_BEGIN})
+
+
+@require_GET
+@never_cache
+def sso_begin(request):
+    """Starts the handoff: a state for this session, then the store's SSO start, which posts back here."""
+    if request.lms_user:
+        return redirect(_next_path(request))
+    query = {"state": sso_state_issue(request)}
+    if (next_path := _next_path(request)) != HOME:
+        query["next"] = next_path
+    return redirect(f"{store_url(STORE_SSO_START_PATH)}?{urlencode(query)}")
 
 
 def _sso_problem(request, *, status: int, title: str, message: str, login_again: bool = False) -> HttpResponse:
     return _render(request, "learning/sso_problem.html", {
         "title": title, "message": message, "login_again": login_again,
-        "store_login_url": store_url(STORE_LOGIN_PATH), "sso_start_url": store_url(STORE_SSO_START_PATH),
+        "store_login_url": store_url(STORE_LOGIN_PATH), "sso_start_url": SSO_BEGIN,
     }, status=status)
 
 
@@ -75,6 +89,10 @@ def sso_callback(request):
     """The store posts a Commerce access token here (form field ``token``, never the query string)."""
     if request.method == "GET":
         return redirect(LANDING)
+    if not sso_state_consume(request, state=request.POST.get("state", "")):
+        return _sso_problem(request, status=400, title="Please start again",
+                            message="This sign-in was not started from this browser, or it took too long. "
+                                    "Open “My courses” again.")
     try:
         user, _ = sso_authenticate(token=request.POST.get("token", ""))
     except SsoNotEnabled as exc:
@@ -114,7 +132,7 @@ def legacy_login_page(request):
             return redirect(_next_path(request))
     return _render(request, "learning/legacy_login.html", {
         "form": form, "moved": moved, "accounts_moving": _accounts_moving(),
-        "store_login_url": store_url(STORE_LOGIN_PATH), "sso_start_url": store_url(STORE_SSO_START_PATH),
+        "store_login_url": store_url(STORE_LOGIN_PATH), "sso_start_url": SSO_BEGIN,
     }, status=status)
 
 

@@ -10,7 +10,21 @@ from integration import registry
 TEST_WEBHOOK_SECRETS = ["test-secret-current", "test-secret-previous"]
 
 
+def _per_worker_redis_url(url: str, worker: str) -> str:
+    """Each xdist worker gets its own Redis database: cache.clear() is FLUSHDB, and a shared
+    database would wipe another worker's throttle counters and warm caches mid-test."""
+    base, _, db = url.rpartition("/")
+    index = int(db) if db.isdigit() else 0
+    return f"{base}/{(index + int(worker.removeprefix('gw'))) % 16}"
+
+
 def pytest_configure(config):
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if settings.REDIS_URL and worker.startswith("gw"):
+        settings.REDIS_URL = _per_worker_redis_url(settings.REDIS_URL, worker)
+        settings.CACHES = {**settings.CACHES,
+                           "default": {**settings.CACHES["default"], "LOCATION": settings.REDIS_URL}}
+        settings.CELERY_BROKER_URL = settings.REDIS_URL
     settings.WEBHOOK_SECRETS = TEST_WEBHOOK_SECRETS
     settings.CELERY_TASK_ALWAYS_EAGER = True
     from config.celery import app as celery_app

@@ -113,3 +113,15 @@ def test_no_app_looks_up_another_apps_models_by_name():
                         if other != app and node.value.startswith(f"{other}.") and node.value[len(other) + 1:][:1].isupper():
                             offenders.append(f"{path.relative_to(ROOT)}: {node.value}")
     assert offenders == []
+
+
+@pytest.mark.django_db
+def test_seed_demo_runs_each_apps_seeder_and_is_idempotent():
+    from django.core.management import call_command
+
+    first, second = io.StringIO(), io.StringIO()
+    call_command("seed_demo", stdout=first)
+    call_command("seed_demo", stdout=second)
+    assert "admin@example.com / demo-pass-123" in first.getvalue()
+    assert "Demo data ready" in second.getvalue() and "created" not in second.getvalue()
+    assert apps.get_model("identity", "User").objects.filter(email__endswith="@example.com").count() == 5

@@ -8,6 +8,7 @@ the database (the source of truth) and to the cache (what validation reads).
 """
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -143,16 +144,32 @@ def user_tokens_revoke_all(*, user_id, reason: str, kind: str | None = None, now
     return _revoke_where(reason=reason, now=now or timezone.now(), **filters)
 
 
-def session_key_hash(session_key: str) -> str:
-    return hashlib.sha256(session_key.encode()).hexdigest()
+SSO_BINDING_SESSION_KEY = "_identity_sso_binding"
 
 
-def session_tokens_revoke(*, session_key: str, reason: str = "storefront_logout",
+def sso_session_binding(session) -> str:
+    """A random value kept in the storefront session that names its SSO family.
+
+    Not the session key itself: logging in (allauth) and opening the LMS session
+    both cycle the key, while the session's data, and so this value, survive.
+    """
+    binding = session.get(SSO_BINDING_SESSION_KEY)
+    if not binding:
+        binding = session[SSO_BINDING_SESSION_KEY] = secrets.token_urlsafe(32)
+    return binding
+
+
+def session_key_hash(session_binding: str) -> str:
+    return hashlib.sha256(session_binding.encode()).hexdigest()
+
+
+def session_tokens_revoke(*, session_binding: str, reason: str = "storefront_logout",
                           now: datetime | None = None) -> int:
     """The SSO families tied to one storefront session (on its logout)."""
-    if not session_key:
+    if not session_binding:
         return 0
-    return _revoke_where(reason=reason, now=now or timezone.now(), session_key_hash=session_key_hash(session_key))
+    return _revoke_where(reason=reason, now=now or timezone.now(),
+                         session_key_hash=session_key_hash(session_binding))
 
 
 def logout(*, user: User, refresh: str | None, access_claims: dict | None, now: datetime | None = None) -> int:
@@ -172,11 +189,11 @@ def logout(*, user: User, refresh: str | None, access_claims: dict | None, now: 
 
 
 @transaction.atomic
-def sso_access_token_issue(*, user: User, session_key: str, now: datetime | None = None) -> str:
-    """An access token for the storefront session's user, in a family tied to that session,
-    so that logging out of the storefront revokes it."""
+def sso_access_token_issue(*, user: User, session_binding: str, now: datetime | None = None) -> str:
+    """An access token for the storefront session's user, in a family tied to that session
+    (see :func:`sso_session_binding`), so that logging out of the storefront revokes it."""
     now = now or timezone.now()
-    key_hash = session_key_hash(session_key)
+    key_hash = session_key_hash(session_binding)
     family = (TokenFamily.objects.filter(user=user, kind=TokenFamily.Kind.SSO, session_key_hash=key_hash,
                                          revoked_at__isnull=True, absolute_expires_at__gt=now)
               .order_by("-created_at").first())

@@ -1,6 +1,8 @@
 """Pages under /account/ that allauth does not provide: overview, data download, deletion, SSO start."""
 
 import json
+import re
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -21,9 +23,12 @@ from identity.selectors import user_email_verified, user_has_mfa, user_personal_
 from identity.services.accounts import user_erase
 from identity.services.login import login_failure_record, login_throttle_check
 from identity.services.roles import actor_for_user
-from identity.services.tokens import sso_access_token_issue
+from identity.services.tokens import sso_access_token_issue, sso_session_binding
 
 LMS_SSO_CALLBACK_PATH = "/lms/sso/callback"
+LMS_SSO_BEGIN_PATH = "/lms/sso/begin"
+# The LMS's one-time state (learning.sessions.sso_state_issue): URL-safe base64 of 32 bytes.
+_SSO_STATE = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
 
 
 @login_required
@@ -76,10 +81,9 @@ def account_delete(request):
     return render(request, "identity/account_delete.html", {"form": form})
 
 
-def _lms_callback_url() -> str:
-    if settings.SERVES_LMS:
-        return LMS_SSO_CALLBACK_PATH
-    return settings.LMS_BASE_URL.rstrip("/") + LMS_SSO_CALLBACK_PATH
+def _lms_url(path: str) -> str:
+    """An LMS page: on this site in the monolith (same host, same cookies), else on LMS_BASE_URL."""
+    return path if settings.SERVES_LMS else settings.LMS_BASE_URL.rstrip("/") + path
 
 
 @login_required
@@ -90,13 +94,17 @@ def lms_sso_start(request):
     The token never appears in a URL; it belongs to a family tied to this
     session, so logging out of the storefront revokes it.
     """
-    if not request.session.session_key:
-        request.session.save()
-    token = sso_access_token_issue(user=request.user, session_key=request.session.session_key)
     next_path = request.GET.get("next", "")
     if not (next_path.startswith("/lms/") and url_has_allowed_host_and_scheme(next_path, allowed_hosts=None)):
         next_path = ""
+    state = request.GET.get("state", "")
+    if not _SSO_STATE.match(state):
+        # The handoff starts at the LMS, which binds it to the browser with a state; send the person there.
+        query = urlencode({"next": next_path}) if next_path else ""
+        return redirect(_lms_url(LMS_SSO_BEGIN_PATH) + (f"?{query}" if query else ""))
+    token = sso_access_token_issue(user=request.user, session_binding=sso_session_binding(request.session))
     response = render(request, "identity/sso_start.html",
-                      {"action": _lms_callback_url(), "token": token, "next_path": next_path})
+                      {"action": _lms_url(LMS_SSO_CALLBACK_PATH), "token": token, "state": state,
+                       "next_path": next_path})
     response["Referrer-Policy"] = "no-referrer"
     return response

@@ -9,6 +9,9 @@ from identity.models import TokenFamily
 from identity.selectors import token_validate
 from tests.identity.factories import PASSWORD, UserFactory
 
+STATE = "s" * 43
+SSO_START = f"/account/sso/lms/?state={STATE}"
+
 pytestmark = pytest.mark.django_db
 
 ALLAUTH_PAGES = ["/account/login/", "/account/signup/", "/account/password/reset/"]
@@ -62,7 +65,7 @@ def test_the_login_page_says_the_same_for_unknown_email_and_wrong_password(clien
 
 def test_the_sso_start_posts_the_token_and_never_puts_it_in_a_url(client, user):
     client.force_login(user)
-    response = client.get("/account/sso/lms/")
+    response = client.get(SSO_START)
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -82,7 +85,7 @@ def test_the_sso_start_in_a_split_deployment_posts_to_the_lms_base_url(client, u
     settings.SERVES_LMS = False
     settings.LMS_BASE_URL = "https://lms.example.com/"
     client.force_login(user)
-    html = client.get("/account/sso/lms/").content.decode()
+    html = client.get(SSO_START).content.decode()
     assert 'action="https://lms.example.com/lms/sso/callback"' in html
     assert "csrfmiddlewaretoken" not in html.split('id="lms-sso-form"')[1].split("</form>")[0]
 
@@ -92,21 +95,35 @@ def test_the_sso_start_needs_a_signed_in_user(client):
     assert response.status_code == 302 and response["Location"].startswith("/account/login/")
 
 
-def test_the_my_courses_link_points_at_the_sso_start(client, user):
+def test_the_my_courses_link_starts_at_the_lms_which_binds_the_handoff_to_this_browser(client, user):
     client.force_login(user)
-    assert b'href="/account/sso/lms/"' in client.get("/").content
+    assert b'href="/lms/sso/begin"' in client.get("/").content
+
+
+def test_the_sso_start_without_the_lms_state_sends_the_browser_to_begin_at_the_lms(client, user):
+    client.force_login(user)
+    response = client.get("/account/sso/lms/?next=/lms/courses/7/")
+    assert response.status_code == 302
+    assert response["Location"] == "/lms/sso/begin?next=%2Flms%2Fcourses%2F7%2F"
+    assert not TokenFamily.objects.filter(user=user, kind="sso").exists()
+
+
+def test_the_sso_start_echoes_the_lms_state_in_the_form(client, user):
+    client.force_login(user)
+    html = client.get(SSO_START).content.decode()
+    assert f'name="state" value="{STATE}"' in html
 
 
 def test_storefront_logout_revokes_the_tokens_handed_to_the_lms(user):
     browser = Client()
     browser.force_login(user)
-    first = re.search(r'name="token" value="([^"]+)"', browser.get("/account/sso/lms/").content.decode()).group(1)
-    second = re.search(r'name="token" value="([^"]+)"', browser.get("/account/sso/lms/").content.decode()).group(1)
+    first = re.search(r'name="token" value="([^"]+)"', browser.get(SSO_START).content.decode()).group(1)
+    second = re.search(r'name="token" value="([^"]+)"', browser.get(SSO_START).content.decode()).group(1)
     assert TokenFamily.objects.filter(user=user, kind="sso").count() == 1  # one family per session
     other_browser = Client()
     other_browser.force_login(user)
     elsewhere = re.search(r'name="token" value="([^"]+)"',
-                          other_browser.get("/account/sso/lms/").content.decode()).group(1)
+                          other_browser.get(SSO_START).content.decode()).group(1)
 
     browser.post("/account/logout/")
 
@@ -131,7 +148,7 @@ def test_an_erased_user_cannot_sign_in_on_the_pages(client):
 
 def test_changing_the_password_on_the_pages_ends_the_sso_tokens(client, user, password):
     client.force_login(user)
-    token = re.search(r'name="token" value="([^"]+)"', client.get("/account/sso/lms/").content.decode()).group(1)
+    token = re.search(r'name="token" value="([^"]+)"', client.get(SSO_START).content.decode()).group(1)
     response = client.post("/account/password/change/", {
         "oldpassword": password, "password1": "a-fresh-pass-phrase", "password2": "a-fresh-pass-phrase"})
     assert response.status_code == 302

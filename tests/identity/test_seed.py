@@ -57,3 +57,15 @@ def test_the_demo_admin_can_sign_in_and_use_the_admin(client, settings):
     seed()
     assert client.post("/account/login/", {"login": "admin@example.com", "password": "demo-pass-123"}).status_code == 302
     assert client.get("/admin/").status_code == 200
+
+
+def test_the_demo_opens_the_sso_bridge_once_and_never_moves_a_later_phase():
+    from identity.selectors import identity_phase_get
+    from identity.services.phases import identity_phase_set
+
+    seed()
+    assert identity_phase_get() == 2
+    identity_phase_set(phase=1, reason="operator went back", actor="test")
+    identity_phase_set(phase=2, reason="and forward", actor="test")
+    seed()
+    assert identity_phase_get() == 2

@@ -162,6 +162,9 @@ def test_the_warm_command_loads_live_revocations_only(user, settings):
 
 
 def test_with_a_per_process_cache_the_warm_marker_expires_so_other_processes_catch_up(user, settings):
+    # The case under test is a per-process cache (no Redis); freezegun cannot age a Redis TTL anyway.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "per-process-test"}}
     settings.IDENTITY_REVOCATION_REWARM_SECONDS = 60
     pair = token_pair_issue(user=user)
     caching.revocations_warm()

@@ -1,6 +1,7 @@
 """A stand-in for the identity side where a test is about the LMS alone (the end-to-end tests use the real one)."""
 
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -16,6 +17,23 @@ def use_provider(name: str, provider) -> None:
     state = registry.snapshot()
     state["providers"][name] = provider
     registry.restore(state)
+
+
+def sso_begin(client) -> str:
+    """What "My courses" does first: the LMS issues this browser's one-time state.
+
+    A browser already in an LMS session is sent straight on, so it logs out of the LMS first.
+    """
+    location = client.get("/lms/sso/begin")["Location"]
+    if "state=" not in location:
+        client.post("/lms/logout/")
+        location = client.get("/lms/sso/begin")["Location"]
+    return parse_qs(urlsplit(location).query)["state"][0]
+
+
+def sso_post(client, data: dict):
+    """The store's auto-submitted form, posted back by the browser that began the handoff."""
+    return client.post("/lms/sso/callback", {"state": sso_begin(client), **data})
 
 
 def identity_is_real() -> bool:

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from integration import ports
 from learning.authentication import CommerceBearerAuthentication, LmsSessionAuthentication
 from learning.models import LmsUser
-from tests.learning.conftest import bearer, service_token
+from tests.learning.conftest import bearer, service_token, sso_post
 from tests.learning.factories import LegacyHashBackupFactory, LegacyUserFactory, LmsUserFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,7 @@ def test_me_does_not_take_a_service_token_for_a_user(api_client, fake_identity):
 
 
 def test_me_with_the_lms_session(client, fake_identity):
-    client.post("/lms/sso/callback", {"token": fake_identity.issue(user_id="c-3", email="sam@example.com")})
+    sso_post(client, {"token": fake_identity.issue(user_id="c-3", email="sam@example.com")})
     body = client.get("/api/v2/me/").json()
     assert body["commerceUserId"] == "c-3" and body["email"] == "sam@example.com"
 

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from integration import ports
 from integration.errors import ApplicationError
 from learning.models import LegacyCredential, LmsUser
 from learning.selectors import identity_phase_forget
-from tests.learning.conftest import bearer, identity_is_real
+from tests.learning.conftest import bearer, identity_is_real, sso_post
 from tests.learning.factories import raw_bcrypt
 
 pytestmark = [
@@ -46,7 +47,7 @@ def test_sso_with_a_real_token_and_its_revocation_after_the_cache_time(api_clien
     with freeze_time(timezone.now()) as clock:
         tokens = commerce_login(api_client, "rita@example.com", PASSWORD).json()
         browser = Client()
-        assert browser.post("/lms/sso/callback", {"token": tokens["access"]})["Location"] == "/lms/"
+        assert sso_post(browser, {"token": tokens["access"]})["Location"] == "/lms/"
         lms_user = LmsUser.objects.get(email="rita@example.com")
         assert browser.get("/api/v2/me/").json()["lmsUserId"] == str(lms_user.id)
         assert api_client.get("/api/v2/me/", **bearer(tokens["access"])).status_code == 200
@@ -56,13 +57,32 @@ def test_sso_with_a_real_token_and_its_revocation_after_the_cache_time(api_clien
         assert revoked.status_code == 200
 
         clock.tick(timedelta(seconds=30))
-        assert Client().post("/lms/sso/callback", {"token": tokens["access"]}).status_code == 302  # cached
+        assert sso_post(Client(), {"token": tokens["access"]}).status_code == 302  # cached
         clock.tick(timedelta(seconds=31))
-        refused = Client().post("/lms/sso/callback", {"token": tokens["access"]})
+        refused = sso_post(Client(), {"token": tokens["access"]})
         assert refused.status_code == 401 and b"Please log in again" in refused.content
         me = api_client.get("/api/v2/me/", **bearer(tokens["access"]))
         assert me.status_code == 401 and me.json()["error"]["code"] == "REVOKED_TOKEN"
     assert LmsUser.objects.count() == 1
+
+
+def test_the_whole_page_handoff_then_storefront_logout_ends_the_token_the_lms_got(settings):
+    """One browser: store login, "My courses" (LMS state, store form, LMS callback), then store logout.
+
+    The LMS login cycles the shared session's key; the SSO family must still be found at logout.
+    """
+    advance_to(2)
+    get_user_model().objects.create_user(email="mo@example.com", password=PASSWORD)
+    browser = Client()
+    assert browser.post("/account/login/", {"login": "mo@example.com", "password": PASSWORD}).status_code == 302
+    start = browser.get(browser.get("/lms/sso/begin")["Location"])
+    form = dict(re.findall(r'name="(token|state)" value="([^"]+)"', start.content.decode()))
+    assert browser.post("/lms/sso/callback", form)["Location"] == "/lms/"
+    assert b"mo@example.com" in browser.get("/lms/").content
+
+    browser.post("/account/logout/")
+
+    assert ports.call("identity.validate_token", token=form["token"])["error"]["code"] == "REVOKED_TOKEN"
 
 
 def test_a_legacy_bcrypt_user_moves_to_commerce_keeps_the_password_and_can_be_rolled_back(tmp_path, api_client):
@@ -93,7 +113,7 @@ def test_a_legacy_bcrypt_user_moves_to_commerce_keeps_the_password_and_can_be_ro
 
     # SSO lands on the same LMS user (same lmsUserId, so nothing the person had is lost).
     sso = Client()
-    assert sso.post("/lms/sso/callback", {"token": login.json()["access"]}).status_code == 302
+    assert sso_post(sso, {"token": login.json()["access"]}).status_code == 302
     assert sso.get("/api/v2/me/").json()["lmsUserId"] == str(legacy_user.id)
     assert LmsUser.objects.count() == 1
 
@@ -136,7 +156,7 @@ def test_erasing_the_commerce_account_anonymises_the_lms_user(api_client, django
     advance_to(2)
     commerce_user = get_user_model().objects.create_user(email="eve@example.com", password=PASSWORD)
     token = commerce_login(api_client, "eve@example.com", PASSWORD).json()["access"]
-    assert Client().post("/lms/sso/callback", {"token": token}).status_code == 302
+    assert sso_post(Client(), {"token": token}).status_code == 302
     lms_user = LmsUser.objects.get(commerce_user_id=str(commerce_user.pk))
 
     with django_capture_on_commit_callbacks(execute=True):

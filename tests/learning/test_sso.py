@@ -1,14 +1,16 @@
 """SSO from the store into the LMS (spec 5.1, 8.2): the callback, the session, the pages around it."""
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from freezegun import freeze_time
 
 from learning.models import LmsUser
 from learning.sessions import SESSION_KEY
-from tests.learning.conftest import FakeIdentity
+from tests.learning.conftest import FakeIdentity, sso_begin, sso_post
 from tests.learning.factories import LmsUserFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +23,7 @@ def test_a_good_token_creates_the_lms_user_and_opens_the_lms_session(client, fak
     client.get("/lms/sso/")
     before = client.session.session_key
 
-    response = client.post("/lms/sso/callback", {"token": token})
+    response = sso_post(client, {"token": token})
 
     assert response.status_code == 302 and response["Location"] == "/lms/"
     user = LmsUser.objects.get(commerce_user_id="c-42")
@@ -35,7 +37,7 @@ def test_a_good_token_creates_the_lms_user_and_opens_the_lms_session(client, fak
 
 def test_a_returning_user_is_updated_not_duplicated(client, fake_identity):
     existing = LmsUserFactory(commerce_user_id="c-7", email="old@example.com", user_types=["staff"])
-    client.post("/lms/sso/callback", {"token": fake_identity.issue(user_id="c-7", email="new@example.com")})
+    sso_post(client, {"token": fake_identity.issue(user_id="c-7", email="new@example.com")})
     existing.refresh_from_db()
     assert LmsUser.objects.count() == 1
     assert (existing.email, existing.user_types) == ("new@example.com", ["staff"])
@@ -43,7 +45,7 @@ def test_a_returning_user_is_updated_not_duplicated(client, fake_identity):
 
 @pytest.mark.parametrize("token", ["not-a-token", ""])
 def test_an_invalid_token_gets_the_log_in_again_page_and_creates_nothing(client, fake_identity, token):
-    response = client.post("/lms/sso/callback", {"token": token})
+    response = sso_post(client, {"token": token})
     assert response.status_code == 401
     html = response.content.decode()
     assert "Please log in again" in html and 'href="/account/login/"' in html
@@ -55,13 +57,13 @@ def test_an_invalid_token_gets_the_log_in_again_page_and_creates_nothing(client,
 def test_an_expired_token_is_refused_like_an_invalid_one(client, fake_identity):
     token = fake_identity.issue()
     fake_identity.tokens[token] = {"valid": False, "error": {"code": "EXPIRED_TOKEN", "message": "Expired."}}
-    assert client.post("/lms/sso/callback", {"token": token}).status_code == 401
+    assert sso_post(client, {"token": token}).status_code == 401
     assert LmsUser.objects.count() == 0
 
 
 def test_phase_one_refuses_sso_with_a_clear_page(client, fake_identity):
     fake_identity.set(1)
-    response = client.post("/lms/sso/callback", {"token": fake_identity.issue()})
+    response = sso_post(client, {"token": fake_identity.issue()})
     assert response.status_code == 403
     assert b"not available yet" in response.content and b"/lms/login/" in response.content
     assert fake_identity.validations == 0
@@ -72,7 +74,7 @@ def test_the_token_is_never_taken_from_the_query_string(client, fake_identity):
     token = fake_identity.issue()
     response = client.get(f"/lms/sso/callback?token={token}")
     assert response.status_code == 302 and response["Location"] == "/lms/sso/"
-    response = client.post(f"/lms/sso/callback?token={token}")
+    response = client.post(f"/lms/sso/callback?token={token}", {"state": sso_begin(client)})
     assert response.status_code == 401
     assert LmsUser.objects.count() == 0 and fake_identity.validations == 0
 
@@ -81,29 +83,29 @@ def test_the_callback_needs_no_csrf_token_but_logout_does(fake_identity):
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)
-    assert client.post("/lms/sso/callback", {"token": fake_identity.issue()}).status_code == 302
+    assert sso_post(client, {"token": fake_identity.issue()}).status_code == 302
     assert client.post("/lms/logout/").status_code == 403
     assert SESSION_KEY in client.session
 
 
 def test_the_callback_goes_on_to_an_lms_page_only(client, fake_identity):
-    good = client.post("/lms/sso/callback", {"token": fake_identity.issue(), "next": "/lms/courses/7/"})
+    good = sso_post(client, {"token": fake_identity.issue(), "next": "/lms/courses/7/"})
     assert good["Location"] == "/lms/courses/7/"
     for target in ["https://evil.example/lms/", "//evil.example/lms/", "/orders/", "/lms/../admin/"]:
-        response = client.post("/lms/sso/callback", {"token": fake_identity.issue(), "next": target})
+        response = sso_post(client, {"token": fake_identity.issue(), "next": target})
         assert response["Location"] == "/lms/"
 
 
 def test_an_inactive_lms_user_is_refused(client, fake_identity):
     LmsUserFactory(commerce_user_id="c-off", is_active=False)
-    response = client.post("/lms/sso/callback", {"token": fake_identity.issue(user_id="c-off")})
+    response = sso_post(client, {"token": fake_identity.issue(user_id="c-off")})
     assert response.status_code == 403
     assert SESSION_KEY not in client.session
 
 
 def test_identity_down_is_a_try_again_page(client, fake_identity):
     fake_identity.down = True
-    response = client.post("/lms/sso/callback", {"token": "whatever"})
+    response = sso_post(client, {"token": "whatever"})
     assert response.status_code == 503
     assert b"try again" in response.content.lower()
 
@@ -111,11 +113,11 @@ def test_identity_down_is_a_try_again_page(client, fake_identity):
 def test_the_phase_is_cached_for_a_few_seconds(client, fake_identity, settings):
     settings.CACHES = LOCAL_CACHE  # expiry follows the frozen clock (Redis keeps its own)
     fake_identity.set(1)
-    assert client.post("/lms/sso/callback", {"token": fake_identity.issue()}).status_code == 403
+    assert sso_post(client, {"token": fake_identity.issue()}).status_code == 403
     fake_identity.phase = 2  # changed at identity, not yet seen here
-    assert client.post("/lms/sso/callback", {"token": fake_identity.issue()}).status_code == 403
+    assert sso_post(client, {"token": fake_identity.issue()}).status_code == 403
     with freeze_time(timezone.now() + timedelta(seconds=11)):
-        assert client.post("/lms/sso/callback", {"token": fake_identity.issue()}).status_code == 302
+        assert sso_post(client, {"token": fake_identity.issue()}).status_code == 302
 
 
 def test_a_revoked_token_stops_working_after_the_cache_time(client, fake_identity, settings):
@@ -124,12 +126,12 @@ def test_a_revoked_token_stops_working_after_the_cache_time(client, fake_identit
     token = fake_identity.issue(user_id="c-rev")
     start = timezone.now()
     with freeze_time(start) as clock:
-        assert client.post("/lms/sso/callback", {"token": token}).status_code == 302
+        assert sso_post(client, {"token": token}).status_code == 302
         fake_identity.revoke(token)
         clock.tick(timedelta(seconds=30))
-        assert client.post("/lms/sso/callback", {"token": token}).status_code == 302  # still cached
+        assert sso_post(client, {"token": token}).status_code == 302  # still cached
         clock.tick(timedelta(seconds=31))
-        refused = client.post("/lms/sso/callback", {"token": token})
+        refused = sso_post(client, {"token": token})
         assert refused.status_code == 401
     assert fake_identity.validations == 2
 
@@ -139,23 +141,23 @@ def test_my_courses_sends_a_stranger_to_the_sso_landing(client, fake_identity):
     assert response.status_code == 302 and response["Location"] == "/lms/sso/"
     landing = client.get("/lms/sso/")
     assert landing.status_code == 200
-    assert b'href="/account/sso/lms/"' in landing.content
+    assert b'href="/lms/sso/begin"' in landing.content
 
 
 def test_the_landing_sends_a_logged_in_user_to_my_courses(client, fake_identity):
-    client.post("/lms/sso/callback", {"token": fake_identity.issue()})
+    sso_post(client, {"token": fake_identity.issue()})
     response = client.get("/lms/sso/")
     assert response.status_code == 302 and response["Location"] == "/lms/"
 
 
 def test_my_courses_has_an_honest_empty_state(client, fake_identity):
-    client.post("/lms/sso/callback", {"token": fake_identity.issue()})
+    sso_post(client, {"token": fake_identity.issue()})
     html = client.get("/lms/").content.decode()
     assert "not enrolled in any course yet" in html and "Browse the catalog" in html
 
 
 def test_logout_ends_the_lms_session_only(client, fake_identity):
-    client.post("/lms/sso/callback", {"token": fake_identity.issue()})
+    sso_post(client, {"token": fake_identity.issue()})
     session = client.session
     session["unrelated"] = "kept"
     session.save()
@@ -167,7 +169,7 @@ def test_logout_ends_the_lms_session_only(client, fake_identity):
 
 
 def test_an_erased_user_session_stops_working(client, fake_identity):
-    client.post("/lms/sso/callback", {"token": fake_identity.issue(user_id="c-gone")})
+    sso_post(client, {"token": fake_identity.issue(user_id="c-gone")})
     LmsUser.objects.filter(commerce_user_id="c-gone").update(is_active=False)
     assert client.get("/lms/")["Location"] == "/lms/sso/"
 
@@ -176,7 +178,7 @@ def test_pages_that_do_not_ask_do_not_read_the_lms_user(client, fake_identity):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    client.post("/lms/sso/callback", {"token": fake_identity.issue()})
+    sso_post(client, {"token": fake_identity.issue()})
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/healthz").status_code == 200
     assert not [q for q in queries.captured_queries if "learning_lmsuser" in q["sql"]]
@@ -184,3 +186,35 @@ def test_pages_that_do_not_ask_do_not_read_the_lms_user(client, fake_identity):
 
 def test_fake_identity_is_isolated_per_test():
     assert FakeIdentity().phase == 2
+
+
+def test_begin_sends_the_browser_to_the_store_with_a_one_time_state(client, fake_identity):
+    response = client.get("/lms/sso/begin?next=/lms/courses/7/")
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    assert location.path == "/account/sso/lms/"
+    query = parse_qs(location.query)
+    assert len(query["state"][0]) >= 40 and query["next"] == ["/lms/courses/7/"]
+
+
+def test_a_token_posted_without_this_browsers_state_signs_nobody_in(client, fake_identity):
+    """Login CSRF: another site posting its own valid token must not sign the visitor in."""
+    token = fake_identity.issue(user_id="c-attacker")
+    assert client.post("/lms/sso/callback", {"token": token}).status_code == 400
+    other_browser = Client()
+    stolen_state = sso_begin(other_browser)
+    assert client.post("/lms/sso/callback", {"token": token, "state": stolen_state}).status_code == 400
+    assert not LmsUser.objects.filter(commerce_user_id="c-attacker").exists()
+    assert SESSION_KEY not in client.session
+    assert fake_identity.validations == 0  # refused before the token is even looked at
+
+
+def test_a_state_works_once_and_not_after_ten_minutes(client, fake_identity):
+    state = sso_begin(client)
+    assert client.post("/lms/sso/callback", {"token": fake_identity.issue(), "state": state}).status_code == 302
+    client.post("/lms/logout/")
+    assert client.post("/lms/sso/callback", {"token": fake_identity.issue(), "state": state}).status_code == 400
+    with freeze_time(timezone.now()) as clock:
+        late = sso_begin(client)
+        clock.tick(timedelta(seconds=601))
+        assert client.post("/lms/sso/callback", {"token": fake_identity.issue(), "state": late}).status_code == 400
