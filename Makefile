@@ -32,7 +32,7 @@ run: venv
 
 ## test: install the dev tools and run the whole suite (SQLite by default; DATABASE_URL/REDIS_URL switch)
 test: venv-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: venv-dev
 	$(BIN)/ruff check .

@@ -30,6 +30,10 @@ class LegacyUserFactory(LmsUserFactory):
     commerce_user_id = None
     credential = factory.RelatedFactory("tests.learning.factories.LegacyCredentialFactory", "lms_user")
 
+    class Meta:
+        # The credential is a row of its own; the user needs no second save after it.
+        skip_postgeneration_save = True
+
 
 class LegacyCredentialFactory(factory.django.DjangoModelFactory):
     class Meta:
