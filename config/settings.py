@@ -215,6 +215,8 @@ ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="opti
 if ACCOUNT_EMAIL_VERIFICATION not in {"optional", "mandatory", "none"}:
     raise environ.ImproperlyConfigured("ACCOUNT_EMAIL_VERIFICATION must be optional, mandatory or none")
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# Security notices (password, email, MFA changed) by email, in HTML and text.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 # Password failures are throttled by identity.services.login_throttle (pages and API alike);
 # allauth's own "login_failed" limit is left to guard the MFA code step of the pages.

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class IdentityConfig(AppConfig):
@@ -11,3 +12,10 @@ class IdentityConfig(AppConfig):
 
         providers.register()
         install()
+        post_migrate.connect(site_sync_after_migrate, sender=self, dispatch_uid="identity.site_sync")
+
+
+def site_sync_after_migrate(sender, **kwargs) -> None:
+    from identity.services.site import site_sync
+
+    site_sync(using=kwargs.get("using", "default"))
