@@ -403,3 +403,5 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="console")  # or "json"
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# integration.middleware.RequestIdMiddleware validates or makes the id first; logs use that one.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True

@@ -27,9 +27,12 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
+        # django-structlog binds the id it finds in this header; without it, it would make its own.
+        request.META["HTTP_X_REQUEST_ID"] = request_id
+        request.__dict__.pop("headers", None)  # HttpRequest.headers is cached from META
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             response = self.get_response(request)

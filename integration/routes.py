@@ -19,7 +19,7 @@ class Route:
     name: str
     receiver: str  # COMMERCE or LMS
     method: str
-    path: str  # may hold {placeholders} filled from the payload
+    path: str  # may hold {name} parameters filled from the payload
     auth: str
     scope: str = ""
 

@@ -72,7 +72,7 @@ def path_fields(route: routes.Route) -> list[str]:
 
 
 def split_path_params(route: routes.Route, payload: dict) -> tuple[dict[str, str], dict]:
-    """``payload`` divided into the route's URL placeholders and the body that remains."""
+    """``payload`` divided into the route's {name} path parameters and the body that remains."""
     names = path_fields(route)
     return ({name: str(payload[name]) for name in names},
             {key: value for key, value in payload.items() if key not in names})

@@ -44,3 +44,11 @@ def test_metrics_hidden_without_token(client, settings):
 def test_request_id_is_echoed_or_made(client, db):
     assert client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")["X-Request-Id"] == "abc-123"
     assert len(client.get("/healthz", HTTP_X_REQUEST_ID="bad id!")["X-Request-Id"]) == 32
+
+
+def test_log_lines_carry_the_same_request_id_as_the_response(client, db, caplog):
+    caplog.set_level("INFO", logger="django_structlog")
+    response = client.get("/healthz")
+    logged = {record.msg.get("request_id") for record in caplog.records
+              if record.name.startswith("django_structlog") and isinstance(record.msg, dict)}
+    assert logged == {response["X-Request-Id"]}
