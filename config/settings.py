@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "corsheaders",
     "django_celery_beat",
     "django_prometheus",
@@ -325,6 +326,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from our own static files: the docs page works without reaching a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # The wire contracts reuse field names ("type", "source") with different choice sets.
     "ENUM_NAME_OVERRIDES": {
         "ProductTypeEnum": "integration.contracts.PRODUCT_TYPES",
@@ -386,13 +390,14 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Without DEBUG, pages name hashed, compressed files (cached for ever) that collectstatic wrote;
+# `make run` and the deploy steps run it. The same choice in both, whatever is on disk.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-                    if not DEBUG and (BASE_DIR / "staticfiles").exists()
-                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = not (BASE_DIR / "staticfiles").exists()
+WHITENOISE_USE_FINDERS = DEBUG
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -6,6 +6,7 @@ PY=${PY:-.venv/bin/python}
 PORT=${SMOKE_PORT:-8765}
 $PY manage.py migrate --noinput --verbosity 0
 $PY manage.py seed_demo
+$PY manage.py collectstatic --noinput --verbosity 0
 $PY manage.py serve --port "$PORT" > "${TMPDIR:-/tmp}/smoke-server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
@@ -26,4 +27,10 @@ fetch "http://127.0.0.1:$PORT/readyz" 200
 fetch "http://127.0.0.1:$PORT/" 200
 fetch "http://127.0.0.1:$PORT/account/login/" 200
 fetch "http://127.0.0.1:$PORT/api/v1/schema/" 200
+fetch "http://127.0.0.1:$PORT/api/v1/docs/" 200
+fetch "http://127.0.0.1:$PORT/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" 200
+# The stylesheet the page names (hashed by collectstatic) must be served.
+css=$($PY -c "import re,sys,urllib.request; print(re.search(r'href=\"(/static/css/site[^\"]*)\"', urllib.request.urlopen(sys.argv[1]).read().decode()).group(1))" "http://127.0.0.1:$PORT/")
+fetch "http://127.0.0.1:$PORT$css" 200
+fetch "http://127.0.0.1:$PORT/lms/sso/" 200
 echo "smoke: ok"

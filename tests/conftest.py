@@ -27,6 +27,10 @@ def pytest_configure(config):
         settings.CELERY_BROKER_URL = settings.REDIS_URL
     settings.WEBHOOK_SECRETS = TEST_WEBHOOK_SECRETS
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Tests render pages without a collectstatic run: plain names, found by the finders.
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.WHITENOISE_USE_FINDERS = True
     from config.celery import app as celery_app
 
     # Most tests run tasks in process; the broker test starts a real worker on Redis itself.
