@@ -64,7 +64,7 @@ def test_progress_draws_a_bar_on_a_terminal():
     assert "bar" in out.getvalue() and "5/5" in out.getvalue()
 
 
-def test_in_process_scheduler_runs_each_beat_task(monkeypatch, settings):
+def test_in_process_scheduler_runs_each_beat_task(monkeypatch):
     from integration.management.commands import serve
 
     ran = []
@@ -79,10 +79,22 @@ def test_in_process_scheduler_runs_each_beat_task(monkeypatch, settings):
             if len(ran) >= 2:
                 stop.set()
 
-    settings.CELERY_BEAT_SCHEDULE = {"a": {"task": "t.a", "schedule": 0.01}, "b": {"task": "t.b", "schedule": 0.01}}
-    monkeypatch.setattr(serve.celery_app, "tasks", {"t.a": FakeTask("t.a"), "t.b": FakeTask("t.b")})
+    monkeypatch.setattr(serve, "beat_schedule_tasks",
+                        lambda: {"a": (FakeTask("t.a"), 0.01), "b": (FakeTask("t.b"), 0.01)})
     serve.run_schedule_forever(stop=stop, tick_seconds=0.02)
     assert set(ran) == {"t.a", "t.b"}
+
+
+@pytest.mark.django_db
+def test_every_beat_task_resolves_and_runs_in_a_web_process():
+    """The embedded default runs the beat schedule in `serve`; each task must be registered there."""
+    from integration.management.commands.serve import beat_schedule_tasks
+
+    schedule = beat_schedule_tasks()
+    assert set(schedule) == set(settings.CELERY_BEAT_SCHEDULE)
+    for task, interval in schedule.values():
+        assert interval > 0
+        assert task.apply().successful()
 
 
 def test_no_model_relation_crosses_an_app():

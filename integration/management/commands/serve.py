@@ -9,24 +9,34 @@ import os
 import threading
 import time
 
+from celery import Task
 from celery import current_app as celery_app
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
+def beat_schedule_tasks() -> dict[str, tuple[Task, float]]:
+    """CELERY_BEAT_SCHEDULE's tasks and intervals; raises NotRegistered at once for a missing task.
+
+    A web process never autodiscovers task modules (a worker does), so import them first.
+    """
+    celery_app.loader.import_default_modules()
+    return {name: (celery_app.tasks[entry["task"]], float(entry["schedule"]))
+            for name, entry in settings.CELERY_BEAT_SCHEDULE.items()}
+
+
 def run_schedule_forever(*, stop: threading.Event, tick_seconds: float = 1.0) -> None:
     """Runs each CELERY_BEAT_SCHEDULE task in process at its interval until ``stop`` is set."""
-    schedule = {name: (entry["task"], float(entry["schedule"]))
-                for name, entry in settings.CELERY_BEAT_SCHEDULE.items()}
+    schedule = beat_schedule_tasks()
     next_run = {name: time.monotonic() + interval for name, (_, interval) in schedule.items()}
     while not stop.wait(tick_seconds):
         now = time.monotonic()
-        for name, (task_name, interval) in schedule.items():
+        for name, (task, interval) in schedule.items():
             if now >= next_run[name]:
                 next_run[name] = now + interval
                 try:
-                    celery_app.tasks[task_name].apply()
+                    task.apply()
                 except Exception:  # a failing job must not stop the others; it logs and runs next time
                     celery_app.log.get_default_logger().exception("periodic job %s failed", name)
 
@@ -43,6 +53,7 @@ class Command(BaseCommand):
         # With the autoreloader, only the child process (RUN_MAIN) serves and schedules.
         serving_process = not reload or os.environ.get("RUN_MAIN") == "true"
         if not settings.REDIS_URL and serving_process:
+            beat_schedule_tasks()  # a misnamed task stops the start, not every tick
             stop = threading.Event()
             threading.Thread(target=run_schedule_forever, kwargs={"stop": stop}, daemon=True,
                              name="periodic-jobs").start()
