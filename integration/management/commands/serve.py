@@ -5,6 +5,7 @@ without it, this command's scheduler thread runs the beat schedule (outbox sweep
 inbox purge, ...) so that a failed delivery is still retried.
 """
 
+import logging
 import os
 import threading
 import time
@@ -54,6 +55,8 @@ class Command(BaseCommand):
         serving_process = not reload or os.environ.get("RUN_MAIN") == "true"
         if not settings.REDIS_URL and serving_process:
             beat_schedule_tasks()  # a misnamed task stops the start, not every tick
+            # One "task succeeded" line every 15 s would bury the request log; failures still show.
+            logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
             stop = threading.Event()
             threading.Thread(target=run_schedule_forever, kwargs={"stop": stop}, daemon=True,
                              name="periodic-jobs").start()
