@@ -388,7 +388,7 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Static files, i18n -----------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Without DEBUG, pages name hashed, compressed files (cached for ever) that collectstatic wrote;
 # `make run` and the deploy steps run it. The same choice in both, whatever is on disk.

@@ -46,6 +46,7 @@ class Service:
             "SERVICE_ROLE": role,
             "VAR_DIR": str(var),
             "DATABASE_URL": f"sqlite:///{var / 'db.sqlite3'}",
+            "STATIC_ROOT": str(var / "static"),
             "API_THROTTLING": "off",
             "DJANGO_SETTINGS_MODULE": "config.settings",
         }
@@ -88,8 +89,9 @@ def deployments(tmp_path_factory):
     commerce.env["LMS_BASE_URL"] = lms.url
     lms.env.update({"COMMERCE_BASE_URL": commerce.url, "SERVICE_CLIENT_ID": "lms-service",
                     "SERVICE_CLIENT_SECRET": lms_secret})
-    commerce.manage("migrate", "--noinput")
-    lms.manage("migrate", "--noinput")
+    for service in (commerce, lms):
+        service.manage("migrate", "--noinput")
+        service.manage("collectstatic", "--noinput")  # DEBUG is off: pages name the hashed files
     commerce.manage("create_service_client", "lms-service", "--secret", lms_secret,
                     "--scope", "tokens:validate", "--scope", "users:read")
     commerce.manage("identity_phase", "2")
