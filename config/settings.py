@@ -219,7 +219,7 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 # Security notices (password, email, MFA changed) by email, in HTML and text.
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-# Password failures are throttled by identity.services.login_throttle (pages and API alike);
+# Password failures are throttled by identity.services.login (integration.throttle; pages and API alike);
 # allauth's own "login_failed" limit is left to guard the MFA code step of the pages.
 ACCOUNT_RATE_LIMITS = {"login_failed": "20/5m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]

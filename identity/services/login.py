@@ -11,11 +11,8 @@ and each runs the password hasher once (allauth's backend hashes a dummy for
 an unknown email), so their timing matches too.
 """
 
-import hashlib
 import math
-import time
 import uuid
-from dataclasses import dataclass
 
 from allauth.account.auth_backends import AuthenticationBackend
 from allauth.account.models import EmailAddress
@@ -30,31 +27,22 @@ from django.core.cache import cache
 from identity.errors import EmailNotVerified, InvalidCredentials, InvalidMfaCode, InvalidMfaToken, LoginLocked
 from identity.models import User
 from identity.selectors import user_has_mfa
+from integration.throttle import AttemptLimit, attempt_failed, attempts_clear, attempts_locked_for, hashed
 
 MFA_SALT = "identity.login.mfa"
 MFA_MAX_ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class _Counter:
-    count_key: str
-    lock_key: str
-    limit: int
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:32]
-
-
-def _counters(*, email: str, address: str | None) -> list[_Counter]:
-    account = _digest(email.strip().lower())
-    counters = [_Counter(f"idn:lf:acct:{account}", f"idn:lk:acct:{account}",
-                         settings.IDENTITY_LOGIN_FAILURES_PER_ACCOUNT)]
+def _limits(*, email: str, address: str | None) -> list[AttemptLimit]:
+    common = {"window_seconds": settings.IDENTITY_LOGIN_FAILURE_WINDOW_SECONDS,
+              "lockout_seconds": settings.IDENTITY_LOGIN_LOCKOUT_BASE_SECONDS,
+              "lockout_max_seconds": settings.IDENTITY_LOGIN_LOCKOUT_MAX_SECONDS}
+    limits = [AttemptLimit(key=f"idn:acct:{hashed(email)}", limit=settings.IDENTITY_LOGIN_FAILURES_PER_ACCOUNT,
+                           **common)]
     if address:
-        ip = _digest(address)
-        counters.append(_Counter(f"idn:lf:addr:{ip}", f"idn:lk:addr:{ip}",
-                                 settings.IDENTITY_LOGIN_FAILURES_PER_ADDRESS))
-    return counters
+        limits.append(AttemptLimit(key=f"idn:addr:{hashed(address)}",
+                                   limit=settings.IDENTITY_LOGIN_FAILURES_PER_ADDRESS, **common))
+    return limits
 
 
 def _wait_message(seconds: int) -> str:
@@ -64,38 +52,18 @@ def _wait_message(seconds: int) -> str:
 
 def login_throttle_check(*, email: str, address: str | None) -> None:
     """Raises :class:`LoginLocked` while the account or the address is locked."""
-    counters = _counters(email=email, address=address)
-    locks = cache.get_many([counter.lock_key for counter in counters])
-    if not locks:
-        return
-    wait = math.ceil(max(locks.values()) - time.time())
+    wait = attempts_locked_for(_limits(email=email, address=address))
     if wait > 0:
         raise LoginLocked(_wait_message(wait), details={"retryAfterSeconds": wait})
 
 
-def _increment(key: str) -> int:
-    try:
-        return cache.incr(key)
-    except ValueError:
-        if cache.add(key, 1, settings.IDENTITY_LOGIN_FAILURE_WINDOW_SECONDS):
-            return 1
-        return cache.incr(key)
-
-
 def login_failure_record(*, email: str, address: str | None) -> None:
-    now = time.time()
-    for counter in _counters(email=email, address=address):
-        failures = _increment(counter.count_key)
-        if failures >= counter.limit:
-            delay = min(settings.IDENTITY_LOGIN_LOCKOUT_BASE_SECONDS * 2 ** (failures - counter.limit),
-                        settings.IDENTITY_LOGIN_LOCKOUT_MAX_SECONDS)
-            cache.set(counter.lock_key, now + delay, int(delay) + 1)
+    attempt_failed(_limits(email=email, address=address))
 
 
 def login_success_record(*, email: str) -> None:
     """Clears the account's failures (not the address's: one good account must not reset a spray)."""
-    account = _counters(email=email, address=None)[0]
-    cache.delete_many([account.count_key, account.lock_key])
+    attempts_clear(_limits(email=email, address=None))
 
 
 def credentials_authenticate(*, request, email: str, password: str, address: str | None) -> User:

@@ -10,13 +10,14 @@ import re
 from datetime import datetime
 from enum import StrEnum
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, identify_hasher
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 
 from integration.errors import ApplicationError
-from learning import login_throttle
+from integration.throttle import AttemptLimit, attempt_failed, attempts_clear, attempts_locked_for, hashed
 from learning.errors import AccountMoved, InvalidCredentials, TooManyLoginAttempts
 from learning.models import LegacyCredential, LegacyHashBackup, LmsUser, LmsUserType
 from learning.web import STORE_LOGIN_PATH, store_url
@@ -109,6 +110,15 @@ def _verify(password: str, encoded: str) -> bool:
         return False
 
 
+def _limits(*, email: str, ip: str) -> list[AttemptLimit]:
+    """Five failures per email or per address within five minutes block that key for five minutes."""
+    window = getattr(settings, "LEGACY_LOGIN_WINDOW_SECONDS", 300)
+    common = {"limit": getattr(settings, "LEGACY_LOGIN_MAX_FAILURES", 5), "window_seconds": window,
+              "lockout_seconds": window}
+    return [AttemptLimit(key=f"lms-legacy:email:{hashed(email)}", **common),
+            AttemptLimit(key=f"lms-legacy:ip:{ip or 'unknown'}", **common)]
+
+
 def legacy_login(*, email: str, password: str, ip: str) -> LmsUser:
     """Checks a legacy LMS password; answers the LMS user, or raises.
 
@@ -118,26 +128,27 @@ def legacy_login(*, email: str, password: str, ip: str) -> LmsUser:
     someone who gives its (old) password, so the answer reveals nothing to others.
     """
     email = (email or "").strip()
-    if login_throttle.is_blocked(email=email, ip=ip):
-        raise TooManyLoginAttempts(details={"retryAfterSeconds": login_throttle.window_seconds()})
+    limits = _limits(email=email, ip=ip)
+    if wait := attempts_locked_for(limits):
+        raise TooManyLoginAttempts(details={"retryAfterSeconds": wait})
     if not email or not password or len(password) > MAX_PASSWORD_LENGTH:
-        login_throttle.record_failure(email=email, ip=ip)
+        attempt_failed(limits)
         raise InvalidCredentials()
     same_email = LmsUser.objects.alias(email_ci=Lower("email")).filter(email_ci=email.lower(), is_active=True)
     credentials = list(LegacyCredential.objects.select_related("lms_user").filter(lms_user__in=same_email))
     if credentials:
         for credential in credentials:
             if _verify(password, credential.password_hash):
-                login_throttle.record_success(email=email)
+                attempts_clear(limits[:1])
                 return credential.lms_user
     else:
         backup = (LegacyHashBackup.objects.filter(lms_user__in=same_email, lms_user__commerce_user_id__isnull=False)
                   .order_by("-backed_up_at", "-pk").first())
         if backup is not None:
             if _verify(password, backup.password_hash):
-                login_throttle.record_success(email=email)
+                attempts_clear(limits[:1])
                 raise AccountMoved(details={"loginUrl": store_url(STORE_LOGIN_PATH)})
         else:
             _verify(password, _DUMMY_HASH)
-    login_throttle.record_failure(email=email, ip=ip)
+    attempt_failed(limits)
     raise InvalidCredentials()
