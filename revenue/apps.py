@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class RevenueConfig(AppConfig):
     name = "revenue"
     verbose_name = "Revenue splits (LMS)"
+
+    def ready(self):
+        from integration import registry
+        from integration.topics import Topic
+        from revenue import handlers
+        from revenue.seed import seed_revenue
+
+        registry.register_provider("seed.revenue", seed_revenue)
+        lifecycle = getattr(Topic, "ENROLLMENT_LIFECYCLE", None)
+        if lifecycle is not None:
+            registry.register_handler(lifecycle, handlers.enrollment_lifecycle)

@@ -1,0 +1,29 @@
+"""Messages revenue receives: ``enrollment.lifecycle`` from the learning app (one service call each)."""
+
+from dataclasses import asdict, is_dataclass
+
+from django.utils import timezone
+
+from integration.registry import Delivery
+from revenue.services.lifecycle import LIFECYCLE_EVENTS, lifecycle_event_record
+
+
+def _wire(message) -> dict:
+    if hasattr(message, "to_wire"):
+        return message.to_wire()
+    if is_dataclass(message):
+        return asdict(message)
+    return dict(message)
+
+
+def enrollment_lifecycle(message, *, delivery: Delivery) -> dict:
+    """``{source, idempotencyKey, event, payload}``; events other than the five known are acknowledged, unused."""
+    wire = _wire(message)
+    payload = wire.get("payload") or {}
+    payload = payload.to_wire() if hasattr(payload, "to_wire") else dict(payload)
+    event = str(wire.get("event") or "")
+    if event not in LIFECYCLE_EVENTS:
+        return {"success": True, "status": "ignored"}
+    key = str(wire.get("idempotencyKey") or delivery.idempotency_key)
+    outcome = lifecycle_event_record(idempotency_key=key, event=event, payload=payload, now=timezone.now())
+    return {"success": True, "status": outcome.status}
