@@ -1,0 +1,141 @@
+"""Writing to the ledger: balanced postings and the balance projection, in one transaction.
+
+Every writer (revenue events, releases, clearing, payouts) builds
+:class:`PostingDraft` objects and hands them to :func:`postings_write` while it
+holds the row locks of the balances they touch (:func:`balances_lock`). The
+draft is checked here (two legs or more, credits equal debits per currency,
+positive amounts): this is the model-level guard on SQLite; on PostgreSQL the
+deferred trigger of migration 0002 checks the same again at commit.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from payouts.errors import LedgerUnbalancedError
+from payouts.models import PAYEE_ACCOUNTS, Account, LedgerPosting, PayoutBalance, RevenueLedgerEntry
+
+CREDIT = RevenueLedgerEntry.Type.CREDIT
+DEBIT = RevenueLedgerEntry.Type.DEBIT
+
+# Which balance column each payee account is summed into.
+BALANCE_COLUMN = {Account.PAYEE_AVAILABLE: "available", Account.PAYEE_PENDING: "pending",
+                  Account.PAYEE_HELD: "held"}
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: str
+    type: str
+    amount: Decimal
+    reason: str
+    payee_user_id: str = ""
+
+
+@dataclass
+class PostingDraft:
+    key: str
+    kind: str
+    currency: str
+    occurred_at: datetime
+    legs: list[Leg] = field(default_factory=list)
+    event_id: str = ""
+    event_type: str = ""
+    original_event_id: str = ""
+    order_id: str = ""
+    product_id: str = ""
+    description: str = ""
+
+    def add(self, account: str, type: str, amount: Decimal, reason: str, payee_user_id: str = "") -> None:
+        if amount:
+            self.legs.append(Leg(account=account, type=type, amount=amount, reason=reason,
+                                 payee_user_id=payee_user_id))
+
+
+def posting_check(draft: PostingDraft) -> None:
+    """Raises :class:`LedgerUnbalancedError` unless the draft can be posted as it is."""
+    if len(draft.legs) < 2:
+        raise LedgerUnbalancedError(details={"key": draft.key, "legs": len(draft.legs)})
+    net = Decimal(0)
+    for leg in draft.legs:
+        if leg.amount <= 0:
+            raise LedgerUnbalancedError(details={"key": draft.key, "amount": str(leg.amount)})
+        if (leg.account in PAYEE_ACCOUNTS) != bool(leg.payee_user_id):
+            raise LedgerUnbalancedError(details={"key": draft.key, "account": leg.account})
+        net += leg.amount if leg.type == CREDIT else -leg.amount
+    if net != 0:
+        raise LedgerUnbalancedError(details={"key": draft.key, "net": str(net)})
+
+
+def balance_keys(drafts: Iterable[PostingDraft]) -> set[tuple[str, str]]:
+    return {(leg.payee_user_id, draft.currency) for draft in drafts for leg in draft.legs if leg.payee_user_id}
+
+
+def balances_lock(*, keys: Iterable[tuple[str, str]], now: datetime) -> dict[tuple[str, str], PayoutBalance]:
+    """The balances of these (payee, currency) pairs, created if missing, locked FOR UPDATE.
+
+    Rows are locked in one sorted order, so two writers touching the same payees
+    never deadlock. Must run inside a transaction.
+    """
+    keys = sorted(set(keys))
+    if not keys:
+        return {}
+    PayoutBalance.objects.bulk_create(
+        [PayoutBalance(payee_user_id=payee, currency=currency, last_updated_at=now) for payee, currency in keys],
+        ignore_conflicts=True)
+    payees = {payee for payee, _ in keys}
+    rows = (PayoutBalance.objects.select_for_update()
+            .filter(payee_user_id__in=payees, currency__in={currency for _, currency in keys})
+            .order_by("payee_user_id", "currency"))
+    wanted = set(keys)
+    return {(row.payee_user_id, row.currency): row for row in rows if (row.payee_user_id, row.currency) in wanted}
+
+
+def postings_write(*, drafts: Sequence[PostingDraft], balances: dict[tuple[str, str], PayoutBalance],
+                   now: datetime) -> list[LedgerPosting]:
+    """Writes the postings, their legs and the balance changes. ``balances`` must be locked by the caller.
+
+    Raises :class:`LedgerUnbalancedError` (nothing written) if any draft does not balance.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("postings_write must run inside the caller's transaction")
+    for draft in drafts:
+        posting_check(draft)
+    postings = [LedgerPosting(key=draft.key, kind=draft.kind, event_id=draft.event_id, event_type=draft.event_type,
+                              original_event_id=draft.original_event_id,
+                              order_id=draft.order_id, product_id=draft.product_id, currency=draft.currency,
+                              occurred_at=draft.occurred_at, created_at=now, description=draft.description[:500])
+                for draft in drafts]
+    LedgerPosting.objects.bulk_create(postings)
+    entries = []
+    deltas: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for posting, draft in zip(postings, drafts, strict=True):
+        for leg in draft.legs:
+            entries.append(RevenueLedgerEntry(
+                posting_id=posting.id, event_id=draft.event_id, order_id=draft.order_id, product_id=draft.product_id,
+                type=leg.type, amount=leg.amount, currency=draft.currency, account=leg.account,
+                payee_user_id=leg.payee_user_id, reason=leg.reason, created_at=now))
+            if leg.payee_user_id:
+                signed = leg.amount if leg.type == CREDIT else -leg.amount
+                deltas[(leg.payee_user_id, draft.currency)][BALANCE_COLUMN[leg.account]] += signed
+    RevenueLedgerEntry.objects.bulk_create(entries, batch_size=1000)
+    changed = []
+    for key, columns in deltas.items():
+        balance = balances[key]
+        for column, delta in columns.items():
+            setattr(balance, column, getattr(balance, column) + delta)
+        balance.last_updated_at = now
+        changed.append(balance)
+    if changed:
+        PayoutBalance.objects.bulk_update(changed, ["available", "pending", "held", "last_updated_at"])
+    return postings
+
+
+def posting_write(*, draft: PostingDraft, now: datetime) -> LedgerPosting:
+    """One posting, locking its balances itself (for writers that post one thing at a time)."""
+    balances = balances_lock(keys=balance_keys([draft]), now=now)
+    return postings_write(drafts=[draft], balances=balances, now=now)[0]

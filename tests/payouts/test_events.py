@@ -1,0 +1,135 @@
+"""Revenue events posted to the double-entry ledger: once per eventId, balanced, any order."""
+
+from decimal import Decimal
+
+import pytest
+
+from payouts.errors import SaleNotPostedError
+from payouts.models import LedgerPosting, PayoutBalance, PendingAmount, RevenueLedgerEntry
+from payouts.selectors import balance_get, ledger_reconcile
+from tests.payouts.conftest import NOW, post, refund_of, sale
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_sale_posts_balanced_legs_and_pending_balances_with_their_date(instructor, creator, platform, settings):
+    settings.PAYOUT_CLEARING_DAYS = 30
+    event = sale(splits=[(platform, "57.88", "platform_fee"), (creator, "77.17", "creator_share"),
+                         (instructor, "57.88", "instructor_share")], gross="199.00", fee="6.07")
+    [result] = post(event)
+    assert result.status == "processed"
+    entries = list(RevenueLedgerEntry.objects.filter(event_id=event["eventId"]))
+    credits = sum(e.amount for e in entries if e.type == "credit")
+    debits = sum(e.amount for e in entries if e.type == "debit")
+    assert credits == debits == Decimal("199.00")
+    assert {(e.account, e.type, e.amount) for e in entries} >= {
+        ("sales_clearing", "debit", Decimal("199.00")), ("processor_fees", "credit", Decimal("6.07")),
+        ("payee_pending", "credit", Decimal("77.17"))}
+    balance = balance_get(payee_user_id=creator, currency="USD")
+    assert (balance.available, balance.pending) == (0, Decimal("77.17"))
+    lot = PendingAmount.objects.get(payee_user_id=creator)
+    assert lot.available_on == NOW + __import__("datetime").timedelta(days=30)
+    assert ledger_reconcile().ok
+
+
+def test_the_same_event_again_is_a_duplicate_and_posts_nothing(instructor, platform):
+    event = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")])
+    assert post(event)[0].status == "processed"
+    assert [r.status for r in post(event, event)] == ["duplicate", "duplicate"]
+    assert LedgerPosting.objects.filter(event_id=event["eventId"]).count() == 1
+    assert balance_get(payee_user_id=instructor, currency="USD").pending == Decimal("7.00")
+
+
+def test_twice_in_one_batch_posts_once(instructor, platform):
+    event = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")])
+    assert [r.status for r in post(event, event)] == ["processed", "duplicate"]
+    assert balance_get(payee_user_id=instructor, currency="USD").pending == Decimal("7.00")
+
+
+@pytest.mark.parametrize(("change", "error"), [
+    (lambda e: e["splits"][0].update(payeeUserId="00000000-0000-0000-0000-000000000000"), "unknown_payee"),
+    (lambda e: e.update(grossAmount="11.00", processorFee="0.50"), "gross_amount_does_not_equal_total_plus_fee"),
+    (lambda e: (e["splits"][0].update(amount="7.001"), e.update(totalAmount="10.001")), "amount_not_in_minor_unit"),
+])
+def test_a_bad_event_fails_and_posts_nothing_while_the_good_one_posts(instructor, platform, change, error):
+    good = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")])
+    bad = sale(splits=[(instructor, "7.00", "instructor_share"), (platform, "3.00", "platform_fee")])
+    change(bad)
+    results = post(good, bad)
+    assert [r.status for r in results] == ["processed", "failed"]
+    assert results[1].error == error
+    assert not LedgerPosting.objects.filter(event_id=bad["eventId"]).exists()
+    assert balance_get(payee_user_id=instructor, currency="USD").pending == Decimal("7.00")
+
+
+def test_splits_that_do_not_sum_are_refused_by_the_contract_and_by_the_service(instructor, platform):
+    from integration.contracts import InvalidPayloadError
+
+    bad = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")])
+    bad["totalAmount"] = "11.00"
+    with pytest.raises(InvalidPayloadError):
+        post(bad)
+    # Past the contract (a sender that skipped it): the service still refuses it on its own.
+    from dataclasses import replace
+
+    from payouts.services.events import revenue_events_post
+    from tests.payouts.conftest import as_events
+
+    [event] = as_events(sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")]))
+    [result] = revenue_events_post(events=[replace(event, total_amount=Decimal("11.00"))], now=NOW)
+    assert (result.status, result.error) == ("failed", "splits_do_not_sum")
+    assert not PayoutBalance.objects.filter(payee_user_id=instructor).exists()
+
+
+def test_a_currency_other_than_the_orders_fails(instructor, platform):
+    first = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")])
+    post(first)
+    other = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")],
+                 currency="EUR", order_id=first["orderId"])
+    [result] = post(other)
+    assert (result.status, result.error) == ("failed", "currency_mismatch")
+    refund = refund_of(first, splits=[(instructor, "7.00", "instructor_share")])
+    refund["currency"] = "EUR"
+    assert post(refund)[0].error == "currency_mismatch"
+
+
+def test_a_refund_before_its_sale_is_retried_then_posted_once_the_sale_is_in(instructor, platform):
+    original = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")])
+    refund = refund_of(original, splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")])
+    with pytest.raises(SaleNotPostedError) as raised:
+        post(refund)
+    assert raised.value.status_code == 409
+    assert not LedgerPosting.objects.exists()
+    post(original)
+    assert post(refund)[0].status == "processed"
+    assert post(refund)[0].status == "duplicate"
+    balance = balance_get(payee_user_id=instructor, currency="USD")
+    assert (balance.available, balance.pending) == (0, 0)
+    assert ledger_reconcile().ok
+
+
+def test_a_refund_cannot_take_back_more_than_the_split(instructor, platform):
+    original = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")])
+    post(original)
+    first = refund_of(original, splits=[(instructor, "5.00", "instructor_share")])
+    second = refund_of(original, splits=[(instructor, "5.00", "instructor_share")])
+    assert [r.status for r in post(first, second)] == ["processed", "failed"]
+    assert balance_get(payee_user_id=instructor, currency="USD").pending == Decimal("2.00")
+
+
+def test_a_sale_and_its_refund_in_one_batch(instructor, platform):
+    original = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")])
+    refund = refund_of(original, splits=[(instructor, "7.00", "instructor_share")])
+    assert [r.status for r in post(original, refund)] == ["processed", "processed"]
+    assert balance_get(payee_user_id=instructor, currency="USD").pending == 0
+    assert PendingAmount.objects.get(payee_user_id=instructor).amount == 0
+    assert ledger_reconcile().ok
+
+
+def test_zero_decimal_and_three_decimal_currencies(instructor, platform):
+    jpy = sale(splits=[(platform, "300", "platform_fee"), (instructor, "700", "instructor_share")], currency="JPY")
+    kwd = sale(splits=[(platform, "0.333", "platform_fee"), (instructor, "0.667", "instructor_share")], currency="KWD")
+    assert [r.status for r in post(jpy, kwd)] == ["processed", "processed"]
+    assert balance_get(payee_user_id=instructor, currency="KWD").pending == Decimal("0.667")
+    bad = sale(splits=[(platform, "300.5", "platform_fee"), (instructor, "700", "instructor_share")], currency="JPY")
+    assert post(bad)[0].error == "amount_not_in_minor_unit"
