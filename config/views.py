@@ -1,5 +1,6 @@
 """The site's front page and error pages (JSON on API paths, the site's layout elsewhere)."""
 
+from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.csrf import requires_csrf_token
 
@@ -8,6 +9,11 @@ from integration.middleware import is_api_path
 
 
 def home(request):
+    """The storefront's catalog where this deployment sells (Commerce), else a plain front page."""
+    if settings.SERVES_COMMERCE:
+        from catalog.views.storefront import catalog_home
+
+        return catalog_home(request)
     return render(request, "home.html")
 
 

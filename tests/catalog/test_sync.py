@@ -1,0 +1,141 @@
+"""Spec 6.1.2: the catalog sync receiver, per product, through the contract and the inbox."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from catalog.models import Product
+from catalog.services.products import product_price_override
+from integration.receiving import message_receive
+from integration.registry import Delivery
+from integration.topics import Topic
+from tests.catalog.factories import ProductFactory, sync_item, sync_payload
+from tests.integration.conftest import signed_post
+
+pytestmark = pytest.mark.django_db
+
+
+def receive(payload: dict) -> dict:
+    delivery = Delivery(idempotency_key=payload["idempotencyKey"], source_service="lms")
+    return message_receive(topic=Topic.CATALOG_SYNC, payload=json.loads(json.dumps(payload)),
+                           delivery=delivery).body
+
+
+def test_a_new_product_is_created_with_the_suggested_price_as_its_price():
+    answer = receive(sync_payload(sync_item("course-1", suggestedPrice="199.00",
+                                            metadata={"departmentId": "d-7", "durationWeeks": 4})))
+    product = Product.objects.get(external_id="course-1")
+    assert answer == {"success": True, "processed": 1, "results": [
+        {"externalId": "course-1", "productId": str(product.pk), "status": "created"}]}
+    assert (product.price, product.suggested_price, product.currency) == (Decimal("199.00"),) * 2 + ("USD",)
+    assert product.external_source == "lms" and product.status == "active" and product.type == "course"
+    assert product.department_id == "d-7" and product.metadata["durationWeeks"] == 4
+
+
+def test_an_existing_product_is_updated_and_an_archive_archives_it():
+    product = ProductFactory(external_id="course-1", name="Old name")
+    answer = receive(sync_payload(sync_item("course-1", name="New name", suggestedPrice="150.00"),
+                                  sync_item("course-2"), sync_item("course-2", action="archive")))
+    statuses = [(r["externalId"], r["status"]) for r in answer["results"]]
+    assert statuses == [("course-1", "updated"), ("course-2", "created"), ("course-2", "archived")]
+    product.refresh_from_db()
+    assert product.name == "New name" and product.price == Decimal("150.00")
+    assert Product.objects.get(external_id="course-2").status == "archived"
+    assert answer["results"][1]["productId"] == answer["results"][2]["productId"]
+
+
+def test_an_item_without_a_name_or_with_a_negative_price_fails_alone_and_nothing_of_it_is_written():
+    existing = ProductFactory(external_id="course-3", name="Kept", suggested_price=Decimal("10.00"))
+    nameless = sync_item("course-1")
+    del nameless["name"]
+    answer = receive(sync_payload(nameless, sync_item("course-2", suggestedPrice="-1.00"),
+                                  sync_item("course-3", name="   "), sync_item("course-4")))
+    results = {r["externalId"]: r for r in answer["results"]}
+    assert answer["success"] is False and answer["processed"] == 1
+    assert results["course-1"]["status"] == "failed" and "name" in results["course-1"]["error"]
+    assert results["course-1"]["productId"] == ""
+    assert results["course-2"]["status"] == "failed" and "suggestedPrice" in results["course-2"]["error"]
+    assert results["course-3"] == {"externalId": "course-3", "productId": str(existing.pk), "status": "failed",
+                                   "error": results["course-3"]["error"]}
+    assert results["course-4"]["status"] == "created"
+    assert set(Product.objects.values_list("external_id", flat=True)) == {"course-3", "course-4"}
+    existing.refresh_from_db()
+    assert existing.name == "Kept"
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("type", "webinar", "type"), ("currency", "dollars", "currency"), ("currency", "XXY", "currency"),
+    ("suggestedPrice", "abc", "suggestedPrice"), ("suggestedPrice", "19.999", "decimal places"),
+    ("action", "delete", "action"),
+])
+def test_other_broken_items_fail_with_their_reason(field, value, reason):
+    answer = receive(sync_payload(sync_item("course-1", **{field: value}), sync_item("course-2")))
+    assert answer["results"][0]["status"] == "failed" and reason in answer["results"][0]["error"]
+    assert answer["results"][1]["status"] == "created"
+
+
+def test_jpy_and_kwd_prices_keep_their_minor_units():
+    receive(sync_payload(sync_item("jp", suggestedPrice="1200", currency="JPY"),
+                         sync_item("kw", suggestedPrice="3.250", currency="KWD"),
+                         sync_item("jp-bad", suggestedPrice="1200.5", currency="JPY")))
+    assert Product.objects.get(external_id="jp").price == Decimal("1200")
+    assert Product.objects.get(external_id="kw").price == Decimal("3.250")
+    assert not Product.objects.filter(external_id="jp-bad").exists()
+
+
+def test_a_sync_never_overwrites_commerces_price():
+    product = ProductFactory(external_id="course-1", suggested_price=Decimal("100.00"))
+    product_price_override(product_id=product.pk, price=Decimal("79.00"), actor="admin", now=timezone.now())
+    receive(sync_payload(sync_item("course-1", suggestedPrice="120.00", name="Renamed")))
+    product.refresh_from_db()
+    assert (product.price, product.price_override, product.suggested_price) == (
+        Decimal("79.00"), Decimal("79.00"), Decimal("120.00"))
+    assert product.name == "Renamed"
+
+
+def test_a_currency_change_under_an_override_fails_that_item_and_keeps_the_price():
+    product = ProductFactory(external_id="course-1")
+    product_price_override(product_id=product.pk, price=Decimal("79.00"), actor="admin", now=timezone.now())
+    answer = receive(sync_payload(sync_item("course-1", currency="EUR")))
+    assert answer["results"][0]["status"] == "failed" and "override" in answer["results"][0]["error"]
+    product.refresh_from_db()
+    assert (product.currency, product.price) == ("USD", Decimal("79.00"))
+
+
+def test_the_same_message_twice_is_answered_once_and_changes_nothing_more():
+    payload = sync_payload(sync_item("course-1"))
+    first = receive(payload)
+    Product.objects.update(name="Edited since")
+    assert receive(payload) == first
+    assert Product.objects.get().name == "Edited since", "the inbox answered the repeat without running it"
+
+
+def test_a_batch_of_500_takes_a_bounded_number_of_queries(django_assert_max_num_queries):
+    for index in range(250):
+        ProductFactory(external_id=f"course-{index}")
+    payload = sync_payload(*[sync_item(f"course-{index}", name=f"Course {index} v2") for index in range(500)])
+    # One read, one INSERT and one UPDATE (SQLite splits each into a few by its bound-variable limit),
+    # plus the inbox's claim and answer: never a query per product.
+    with django_assert_max_num_queries(20):
+        answer = receive(payload)
+    assert answer["processed"] == 500
+    assert Product.objects.count() == 500
+    assert Product.objects.filter(name__endswith="v2").count() == 500
+
+
+def test_the_signed_webhook_answers_per_item(client):
+    nameless = sync_item("course-1")
+    del nameless["name"]
+    body = json.dumps(sync_payload(nameless, sync_item("course-2"), key="sync-http-1")).encode()
+    response = signed_post(client, "/api/v1/catalog/sync", body, key="sync-http-1")
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["failed", "created"]
+
+
+def test_a_message_without_products_or_an_item_without_an_external_id_is_refused_whole(client):
+    body = json.dumps({"source": "lms", "idempotencyKey": "k", "products": [{"name": "x"}]}).encode()
+    response = signed_post(client, "/api/v1/catalog/sync", body, key="sync-http-2")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_payload"
+    assert not Product.objects.exists()
