@@ -31,6 +31,7 @@ def split_amount(*, amount: Decimal, currency: str, weights: Mapping[str, Decima
     if quantize(amount, currency) != amount:
         raise InvalidAmountError("The amount has more decimals than the currency.",
                                  details={"amount": str(amount), "currency": currency})
+    amount = quantize(amount, currency)  # "192.9300" from a 4-place column becomes "192.93"
     if remainder_to not in weights:
         raise InvalidAmountError("The remainder needs a part to go to.", details={"remainderTo": remainder_to})
     weights = {key: to_decimal(weight) for key, weight in weights.items()}

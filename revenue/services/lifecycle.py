@@ -12,14 +12,20 @@ what was sent to Commerce up to date with those facts:
   instructor's share, the interaction requirement was met) before any revocation or expiry, or
   ``forfeit`` once the enrollment ended first. A share fully refunded is neither.
 
+A forfeit waits ``REVENUE_FORFEIT_GRACE_HOURS`` after the end of the enrollment (then
+:func:`holds_settle_due`, run periodically, decides it): a completion or interaction that
+happened before the end but arrives after it still releases the share, so the outcome does
+not depend on the order the events arrive in.
+
 Every message goes through the outbox in this transaction, with an idempotency key derived from
 the enrollment, so a retried event or a replayed delivery sends the same message again at most.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
@@ -243,7 +249,7 @@ def _description(recipient: str, config: RevenueConfig, folded: list[str]) -> st
 def _events_send(*, sale: RevenueSale, event: dict) -> None:
     outbox_send(topic=Topic.REVENUE_EVENTS,
                 payload={"source": "lms", "idempotencyKey": f"revenue.events:{event['eventId']}", "events": [event]},
-                aggregate_key=f"enrollment:{sale.enrollment_id}")
+                aggregate_key=f"revenue:enrollment:{sale.enrollment_id}")
 
 
 def _refund_due(facts: EnrollmentFacts, sale: RevenueSale) -> bool:
@@ -261,7 +267,7 @@ def _refund_emit(*, sale: RevenueSale, facts: EnrollmentFacts, now: datetime) ->
     refunded_gross = sale.gross_amount if facts.refund_amount is None else min(
         quantize(facts.refund_amount, sale.currency), sale.gross_amount)
     if refunded_gross == sale.gross_amount:
-        total = sale.total_amount
+        total = quantize(sale.total_amount, sale.currency)
     else:
         total = quantize(sale.total_amount * refunded_gross / sale.gross_amount, sale.currency)
     shares = list(sale.shares.select_for_update().order_by("recipient"))
@@ -271,7 +277,7 @@ def _refund_emit(*, sale: RevenueSale, facts: EnrollmentFacts, now: datetime) ->
     parts = split_amount(amount=total, currency=sale.currency, weights=weights, remainder_to=Recipient.PLATFORM)
     splits = []
     for share in shares:
-        part = min(parts[share.recipient], share.amount - share.refunded_amount)
+        part = quantize(min(parts[share.recipient], share.amount - share.refunded_amount), sale.currency)
         if part <= 0:
             continue
         split = {"payeeUserId": share.payee_commerce_user_id, "amount": part, "reason": share.reason,
@@ -311,6 +317,7 @@ def _holds_settle(*, sale: RevenueSale, facts: EnrollmentFacts, now: datetime) -
     elif facts.expired_at and sale.state == SaleState.ACTIVE:
         sale.state = SaleState.EXPIRED
         sale.save(update_fields=["state"])
+    forfeit_due = ended_at is not None and ended_at + forfeit_grace() <= now
     completed = facts.completed_at is not None and (ended_at is None or facts.completed_at <= ended_at)
     interaction = facts.interaction_met_at is not None and (ended_at is None or facts.interaction_met_at <= ended_at)
     if completed and not interaction and any(share.recipient == Recipient.INSTRUCTOR for share in held) \
@@ -331,7 +338,7 @@ def _holds_settle(*, sale: RevenueSale, facts: EnrollmentFacts, now: datetime) -
     for payee, shares in sorted(by_payee.items()):
         if all(releasable(share) for share in shares):
             decisions.append((payee, "release", shares))
-        elif ended_at is not None:
+        elif forfeit_due:
             decisions.append((payee, "forfeit", shares))
     if not decisions:
         return 0
@@ -343,8 +350,21 @@ def _holds_settle(*, sale: RevenueSale, facts: EnrollmentFacts, now: datetime) -
     releases = [{"eventId": sale.event_id, "payeeUserId": payee, "action": action} for payee, action, _ in decisions]
     key = "revenue.releases:" + sale.event_id + ":" + ",".join(f"{r['payeeUserId']}={r['action']}" for r in releases)
     outbox_send(topic=Topic.REVENUE_RELEASES, payload={"source": "lms", "idempotencyKey": key, "releases": releases},
-                aggregate_key=f"enrollment:{sale.enrollment_id}")
+                aggregate_key=f"revenue:enrollment:{sale.enrollment_id}")
     return 1
+
+
+def forfeit_grace() -> timedelta:
+    return timedelta(hours=getattr(settings, "REVENUE_FORFEIT_GRACE_HOURS", 24))
+
+
+def holds_settle_due(*, now: datetime, limit: int = 500) -> int:
+    """Settles the held shares of enrollments that ended more than the grace period ago; returns messages sent."""
+    cutoff = now - forfeit_grace()
+    waiting = RevenueShare.objects.filter(status=ShareStatus.HELD).values("sale__enrollment_id")
+    due = list(EnrollmentFacts.objects.filter(Q(revoked_at__lte=cutoff) | Q(expired_at__lte=cutoff))
+               .filter(enrollment_id__in=waiting).order_by("updated_at").values_list("enrollment_id", flat=True)[:limit])
+    return sum(enrollment_settle(enrollment_id=enrollment_id, now=now) for enrollment_id in due)
 
 
 def hold_reason(share: RevenueShare, facts: EnrollmentFacts | None) -> str:

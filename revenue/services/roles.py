@@ -51,11 +51,11 @@ def _role_set(*, commerce_user_id: str, role: str, granted: bool, reason: str, n
         lms_user_id = remote.lms_user_id_of(commerce_user_id=commerce_user_id)
         if lms_user_id:
             payload["metadata"] = {"lmsUserId": lms_user_id, **({"courseIds": list(course_ids)} if course_ids else {})}
-        outbox_send(topic=Topic.ROLE_GRANT, payload=payload, aggregate_key=f"user:{commerce_user_id}",
+        outbox_send(topic=Topic.ROLE_GRANT, payload=payload, aggregate_key=f"revenue:user:{commerce_user_id}",
                     idempotency_key=key)
     else:
         outbox_send(topic=Topic.ROLE_REVOKE, payload={"userId": commerce_user_id, "role": role, "reason": reason},
-                    aggregate_key=f"user:{commerce_user_id}", idempotency_key=key)
+                    aggregate_key=f"revenue:user:{commerce_user_id}", idempotency_key=key)
     return True
 
 
