@@ -11,7 +11,6 @@ from identity.services.roles import actor_for_system, role_grant
 from identity.services.service_clients import service_client_upsert
 
 DEMO_PASSWORD = "demo-pass-123"
-PLATFORM_PAYEE_EMAIL = "platform@example.com"
 DEMO_ACCOUNTS = [
     # email, roles, superuser
     ("admin@example.com", [Role.COMMERCE_ADMIN], True),
@@ -47,13 +46,14 @@ def seed_identity(*, stdout) -> None:
                 role_grant(user_id=user.pk, role=role, reason="demo data", actor=SEED_ACTOR)
         names = ", ".join(["purchaser", *roles]) + (", superuser" if superuser else "")
         stdout.write(f"  {'created' if created else 'kept   '} {email} / {DEMO_PASSWORD}  ({names})\n")
-    platform, created = _account(PLATFORM_PAYEE_EMAIL, password=None)
+    platform, created = _account(settings.PLATFORM_PAYEE_EMAIL, password=None)
     if not UserRole.objects.filter(user=platform, role=Role.PAYEE).exists():
         role_grant(user_id=platform.pk, role=Role.PAYEE, reason="platform share of every sale", actor=SEED_ACTOR)
-    stdout.write(f"  {'created' if created else 'kept   '} {PLATFORM_PAYEE_EMAIL} (platform payee, no login)\n")
+    stdout.write(f"  {'created' if created else 'kept   '} {settings.PLATFORM_PAYEE_EMAIL} (platform payee, no login)\n")
     if settings.SERVICE_CLIENT_ID and settings.SERVICE_CLIENT_SECRET:
         upsert = service_client_upsert(client_id=settings.SERVICE_CLIENT_ID, secret=settings.SERVICE_CLIENT_SECRET,
-                                       scopes=list(SERVICE_SCOPES), description="this deployment's own calls")
+                                       scopes=list(SERVICE_SCOPES), description="this deployment's own calls",
+                                       actor=SEED_ACTOR, reason="seed_demo: SERVICE_CLIENT_ID")
         stdout.write(f"  {'created' if upsert.created else 'updated'} service client {settings.SERVICE_CLIENT_ID} "
                      "(all scopes)\n")
     if identity_phase_get() == 1:

@@ -34,6 +34,9 @@ urlpatterns = [
     path("api/v2/auth/service-token", service.ServiceTokenApi.as_view(), name="identity-service-token"),
     path("api/v1/identity/phase", service.IdentityPhaseApi.as_view(), name="identity-phase"),
     path("api/v1/identity/import-user", service.ImportUserApi.as_view(), name="identity-import-user"),
+    path("api/v1/identity/users/find", service.UserFindApi.as_view(), name="identity-user-find"),
+    path("api/v1/identity/users/<str:userId>", service.UserGetApi.as_view(), name="identity-user-get"),
+    path("api/v1/identity/platform-payee", service.PlatformPayeeApi.as_view(), name="identity-platform-payee"),
     # --- pages ---
     path("account/", pages.account_home, name="account-home"),
     path("account/data/", pages.account_data, name="account-data"),

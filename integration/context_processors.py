@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from integration.routes import url_for
+
 
 def site(request):
     return {
@@ -8,6 +10,5 @@ def site(request):
         "SERVES_LMS": settings.SERVES_LMS,
         "TEST_GATEWAY": not settings.STRIPE_SECRET_KEY,
         # "My courses": the LMS starts the SSO handoff (same site in the monolith, LMS_BASE_URL when split).
-        "LMS_SSO_BEGIN_URL": "/lms/sso/begin" if settings.SERVES_LMS
-        else settings.LMS_BASE_URL.rstrip("/") + "/lms/sso/begin",
+        "LMS_SSO_BEGIN_URL": url_for("learning.sso_begin"),
     }

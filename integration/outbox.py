@@ -17,7 +17,6 @@ import random
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -37,16 +36,9 @@ from integration.contracts import (
 )
 from integration.errors import ConflictError
 from integration.logging import get_logger
-from integration.models import DeliveryAttempt, OutboxMessage
+from integration.models import DeliveryAttempt, Heartbeat, OutboxMessage
 from integration.selectors import outbox_dead_letter_ids
-from integration.transport import (
-    HTTP,
-    LOCAL,
-    DeliveryResult,
-    current_request_id,
-    deliver_message,
-    route_is_local,
-)
+from integration.transport import HTTP, LOCAL, DeliveryResult, current_request_id, deliver_message, route_is_local
 
 logger = get_logger(__name__)
 
@@ -55,11 +47,21 @@ RETRYABLE_CLIENT_ERRORS = frozenset({408, 409, 425, 429})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 JITTER = 0.2
 SWEEP_BUDGET_SECONDS = 60.0
+SWEEP_HEARTBEAT = "outbox_sweep"
+
+
+class OutboxKeyReusedError(ConflictError):
+    code = "outbox_key_reused"
+    default_message = "This idempotency key was already used for another message."
 
 
 class OutboxReplayError(ConflictError):
     code = "not_dead_lettered"
     default_message = "Only a dead-lettered message can be replayed."
+
+
+class OutboxDismissError(OutboxReplayError):
+    default_message = "Only a dead-lettered message can be dismissed."
 
 
 def outbox_send(*, topic: str, payload: dict, aggregate_key: str,
@@ -73,7 +75,8 @@ def outbox_send(*, topic: str, payload: dict, aggregate_key: str,
     written into the payload when the contract has the field. Sending the same
     key and body again returns the message already written.
     """
-    payload = dict(payload)
+    # A typed message (the topic's WireModel) or its wire dict.
+    payload = payload.to_wire() if hasattr(payload, "to_wire") else dict(payload)
     body_key = payload.get("idempotencyKey")
     if body_key and idempotency_key and body_key != idempotency_key:
         raise InvalidPayloadError(details={"idempotencyKey": ["Differs from the idempotency_key argument."]})
@@ -91,8 +94,7 @@ def outbox_send(*, topic: str, payload: dict, aggregate_key: str,
     except IntegrityError:
         message = OutboxMessage.objects.filter(idempotency_key=key).first()
         if message is None or message.topic != topic or body_sha256(message.payload) != body_sha256(wire_payload):
-            raise ConflictError("This idempotency key was already used for another message.",
-                                code="idempotency_key_reused", details={"idempotencyKey": key}) from None
+            raise OutboxKeyReusedError(details={"idempotencyKey": key}) from None
         return message
     transaction.on_commit(partial(_enqueue_delivery, message.message_id))
     return message
@@ -106,25 +108,20 @@ def outbox_deliver(*, message_id: uuid.UUID | str, now: datetime | None = None,
     was nothing to do (delivered, dead, leased by another worker, not due, or
     an older message for the same aggregate is still pending). ``force``
     ignores ``next_attempt_at`` ("Deliver now"), never the order.
+
+    Two transactions: the lease (the attempt counted and its record started, in
+    one statement on PostgreSQL), then the outcome. On the local adapter the
+    second one also holds the receiver's handler and inbox row, so a worker
+    killed inside the handler leaves nothing half-done: its lease runs out and
+    the next sweep delivers again. ``now`` is for tests that move time; left
+    out, the lease and the outcome each read the clock.
     """
     message = _lease(message_id=message_id, now=now or timezone.now(), force=force)
     if message is None:
         return None
     with structlog.contextvars.bound_contextvars(request_id=message.request_id,
                                                  outbox_message_id=str(message.message_id)):
-        started_at = timezone.now()
-        started = time.monotonic()
-        try:
-            result = deliver_message(topic=message.topic, payload=message.payload,
-                                     idempotency_key=message.idempotency_key, request_id=message.request_id)
-        except Exception as exc:
-            # The adapters report failures as results; reaching here is a bug, and the lease must not strand.
-            logger.exception("outbox adapter raised")
-            result = DeliveryResult(transport=LOCAL if route_is_local(routes.TOPICS[message.topic]) else HTTP,
-                                    status_code=None, error=f"{exc.__class__.__name__}: {exc}")
-        duration_ms = max(0, int((time.monotonic() - started) * 1000))
-        return _record(message, result, now=now or timezone.now(), started_at=started_at,
-                       duration_ms=duration_ms)
+        return _attempt(message, now=now)
 
 
 def outbox_deliver_now(*, message_id: uuid.UUID | str) -> OutboxMessage:
@@ -138,17 +135,21 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = 500,
     """Delivers due messages whose enqueue was lost or whose retry time has come; returns how many were tried.
 
     Messages waiting behind an older pending one of their aggregate are left
-    for that one's delivery to hand on. Runs every 15 s from beat; a sweep
-    stops starting deliveries after ``budget_seconds`` (a receiver that times
-    out must not hold a worker for ``limit`` timeouts) and the next one goes on.
+    for that one's delivery to hand on. Runs every 15 s from beat and records
+    its heartbeat first (``/readyz`` and ``/metrics`` say when sweeps stop); a
+    sweep stops starting deliveries after ``budget_seconds`` (a receiver that
+    times out must not hold a worker for ``limit`` timeouts) and the next one
+    goes on. Each delivery reads the clock itself (unless a test passes ``now``),
+    so its lease and ``delivered_at`` are its own, not the sweep's start.
     """
     deadline = time.monotonic() + budget_seconds
-    now = now or timezone.now()
+    swept_at = now or timezone.now()
+    heartbeat_record(name=SWEEP_HEARTBEAT, now=swept_at)
     older_pending = OutboxMessage.objects.filter(
         aggregate_key=OuterRef("aggregate_key"), status=OutboxMessage.Status.PENDING, id__lt=OuterRef("id"))
     due = list(
-        OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
-        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+        OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=swept_at)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=swept_at))
         .filter(~Exists(older_pending))
         .order_by("id")
         .values_list("message_id", flat=True)[:limit])
@@ -161,6 +162,65 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = 500,
     if tried:
         logger.info("outbox sweep", tried=tried, due=len(due))
     return tried
+
+
+def outbox_purge(*, now: datetime | None = None, batch_size: int = 1000) -> int:
+    """Deletes delivered and dismissed messages (and their attempts) older than ``OUTBOX_RETENTION_DAYS``.
+
+    Pending messages and dead letters are never purged: a dead letter stays
+    until it is replayed or dismissed. Deletes in batches so that a large
+    backlog does not hold one long transaction. Returns how many messages went.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    settled = (Q(status=OutboxMessage.Status.DELIVERED, delivered_at__lt=cutoff)
+               | Q(status=OutboxMessage.Status.DISMISSED, dismissed_at__lt=cutoff))
+    purged = 0
+    while True:
+        ids = list(OutboxMessage.objects.filter(settled).order_by("id").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            break
+        with transaction.atomic():
+            DeliveryAttempt.objects.filter(message_id__in=ids)._raw_delete(DeliveryAttempt.objects.db)
+            purged += OutboxMessage.objects.filter(id__in=ids).filter(settled)._raw_delete(OutboxMessage.objects.db)
+    if purged:
+        logger.info("outbox purged", deleted=purged, retention_days=settings.OUTBOX_RETENTION_DAYS)
+    return purged
+
+
+def outbox_dismiss(*, message_id: uuid.UUID | str, now: datetime | None = None) -> OutboxMessage:
+    """Takes a dead letter off the list without replaying it; the purge deletes it after the retention."""
+    dismissed = OutboxMessage.objects.filter(message_id=message_id, status=OutboxMessage.Status.DEAD).update(
+        status=OutboxMessage.Status.DISMISSED, dismissed_at=now or timezone.now())
+    if not dismissed:
+        raise OutboxDismissError(details={"messageId": str(message_id)})
+    logger.info("outbox dead letter dismissed", message_id=str(message_id))
+    return OutboxMessage.objects.get(message_id=message_id)
+
+
+def outbox_dismiss_many(*, message_ids: Iterable[uuid.UUID | str], now: datetime | None = None) -> int:
+    """Dismisses each of ``message_ids`` that is still dead-lettered; returns how many were."""
+    dismissed = 0
+    for message_id in message_ids:
+        try:
+            outbox_dismiss(message_id=message_id, now=now)
+        except OutboxDismissError:
+            continue
+        dismissed += 1
+    return dismissed
+
+
+def outbox_sweep_age_seconds(*, now: datetime | None = None) -> float | None:
+    """Seconds since the last outbox sweep started, or None if none ever ran (one primary-key read)."""
+    beat_at = Heartbeat.objects.filter(name=SWEEP_HEARTBEAT).values_list("beat_at", flat=True).first()
+    if beat_at is None:
+        return None
+    return max(0.0, ((now or timezone.now()) - beat_at).total_seconds())
+
+
+def heartbeat_record(*, name: str, now: datetime) -> None:
+    """Notes that periodic job ``name`` ran at ``now`` (one UPDATE; an INSERT the first time)."""
+    if not Heartbeat.objects.filter(name=name).update(beat_at=now):
+        Heartbeat.objects.bulk_create([Heartbeat(name=name, beat_at=now)], ignore_conflicts=True)
 
 
 def outbox_replay(*, message_id: uuid.UUID | str, now: datetime | None = None) -> OutboxMessage:
@@ -215,79 +275,155 @@ def is_permanent_failure(status_code: int) -> bool:
 
 # --- internals ---------------------------------------------------------------
 
+class _AttemptFailed(Exception):
+    """Leaves the local delivery's transaction so that the handler's writes roll back with its failure."""
+
+    def __init__(self, result: DeliveryResult):
+        super().__init__(result.error)
+        self.result = result
+
+
+_LEASE_RETURNS = "id, message_id, topic, aggregate_key, payload, idempotency_key, request_id, status, " \
+                 "attempts, next_attempt_at, leased_until, created_at, delivered_at, dismissed_at, last_error, response"
+
+
+def _lease_sql(*, force: bool, skip_locked: bool) -> str:
+    """The lease as one UPDATE: due, free, first in line for its aggregate, and attempts counted."""
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    due = "" if force else " AND m.next_attempt_at <= %(now)s"
+    lock = " FOR UPDATE OF m SKIP LOCKED" if skip_locked else ""
+    return (
+        f"UPDATE {table} SET leased_until = %(until)s, attempts = attempts + 1 WHERE id = ("
+        f"SELECT m.id FROM {table} m WHERE m.message_id = %(message_id)s AND m.status = 'pending'"
+        f" AND (m.leased_until IS NULL OR m.leased_until <= %(now)s){due}"
+        f" AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.aggregate_key = m.aggregate_key"
+        f" AND o.status = 'pending' AND o.id < m.id){lock}) RETURNING {_LEASE_RETURNS}")
+
+
 def _lease(*, message_id: uuid.UUID | str, now: datetime, force: bool) -> OutboxMessage | None:
-    """Takes the message for one attempt (counted now, so a worker that dies mid-call still uses one up)."""
-    leased_until = now + timedelta(seconds=max(60.0, settings.OUTBOX_HTTP_TIMEOUT_SECONDS * 3))
-    available = Q(status=OutboxMessage.Status.PENDING) & (Q(leased_until__isnull=True) | Q(leased_until__lte=now))
-    if not force:
-        available &= Q(next_attempt_at__lte=now)
-    candidates = OutboxMessage.objects.filter(available, message_id=message_id)
-    if connection.features.has_select_for_update_skip_locked:
-        with transaction.atomic():
-            message = candidates.select_for_update(skip_locked=True).first()
-            if message is None or _waits_for_older(message):
-                return None
-            message.leased_until = leased_until
-            message.attempts += 1
-            message.save(update_fields=["leased_until", "attempts"])
-            return message
-    # Without row locks (SQLite) the claim is a conditional UPDATE that only one writer can win:
-    # it matches only while the row is still as we read it.
-    message = candidates.first()
-    if message is None or _waits_for_older(message):
+    """Takes the message for one attempt: counted and recorded as started before anything is called.
+
+    A worker that dies mid-call has still used the attempt up, and its record
+    says it started. On PostgreSQL the lease and the attempt record are one
+    statement (``FOR UPDATE SKIP LOCKED``: concurrent workers never wait on
+    each other); SQLite, whose writers are serialized, runs the same UPDATE and
+    the INSERT in one short transaction.
+    """
+    try:
+        message_uuid = message_id if isinstance(message_id, uuid.UUID) else uuid.UUID(str(message_id))
+    except ValueError:
         return None
-    if not OutboxMessage.objects.filter(available, pk=message.pk, attempts=message.attempts).update(
-            leased_until=leased_until, attempts=message.attempts + 1):
-        return None
-    message.leased_until = leased_until
-    message.attempts += 1
+    prep = _prep_value
+    params = {"message_id": prep(OutboxMessage, "message_id", message_uuid),
+              "now": prep(OutboxMessage, "leased_until", now),
+              "until": prep(OutboxMessage, "leased_until", now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS))}
+    if connection.vendor == "postgresql":
+        attempts = connection.ops.quote_name(DeliveryAttempt._meta.db_table)
+        sql = (f"WITH leased AS ({_lease_sql(force=force, skip_locked=True)}), started AS ("
+               f"INSERT INTO {attempts} (message_id, number, transport, started_at, outcome, response_excerpt, error)"
+               " SELECT id, attempts, CASE WHEN topic = ANY(%(local_topics)s) THEN 'local' ELSE 'http' END,"
+               " %(now)s, 'started', '', '' FROM leased RETURNING id)"
+               " SELECT leased.*, started.id AS attempt_id FROM leased CROSS JOIN started")
+        params["local_topics"] = [name for name, route in routes.TOPICS.items() if route_is_local(route)]
+        leased = list(OutboxMessage.objects.raw(sql, params))
+        return leased[0] if leased else None
+    with transaction.atomic():
+        leased = list(OutboxMessage.objects.raw(_lease_sql(force=force, skip_locked=False), params))
+        if not leased:
+            return None
+        message = leased[0]
+        message.attempt_id = DeliveryAttempt.objects.create(
+            message_id=message.pk, number=message.attempts, transport=_transport_of(message.topic),
+            started_at=now, outcome=DeliveryAttempt.Outcome.STARTED).pk
+        return message
+
+
+def _prep_value(model, field_name: str, value):
+    return model._meta.get_field(field_name).get_db_prep_value(value, connection, prepared=False)
+
+
+def _transport_of(topic: str) -> str:
+    return LOCAL if route_is_local(routes.TOPICS[topic]) else HTTP
+
+
+def _attempt(message: OutboxMessage, *, now: datetime | None) -> OutboxMessage:
+    """Calls the receiver and records the outcome; never raises for the receiver's answer."""
+    transport = _transport_of(message.topic)
+    reply_handlers = registry.get_reply_handlers(message.topic)
+    # The contract is checked once per delivery: the local handler and the reply handlers share it.
+    validated = validate_message(message.topic, message.payload) if transport == LOCAL or reply_handlers else None
+    started = time.monotonic()
+    call = partial(deliver_message, topic=message.topic, payload=message.payload, validated=validated,
+                   idempotency_key=message.idempotency_key, request_id=message.request_id,
+                   lease_expires_at=message.leased_until, now=now)
+    try:
+        if transport == LOCAL:
+            with transaction.atomic():
+                result = call(in_transaction=True)
+                if not result.succeeded:
+                    raise _AttemptFailed(result)
+                return _record_success(message, result, validated=validated, reply_handlers=reply_handlers,
+                                       now=now, started=started)
+        result = call(in_transaction=False)
+        if result.succeeded:
+            with transaction.atomic():
+                return _record_success(message, result, validated=validated, reply_handlers=reply_handlers,
+                                       now=now, started=started)
+    except _AttemptFailed as failed:
+        result = failed.result
+    except Exception as exc:
+        # A reply handler (or the adapter, which reports failures as results: a bug) raised. The handler's
+        # and the reply's writes rolled back; the retry asks the receiver again and its inbox answers the same.
+        logger.exception("outbox delivery raised", topic=message.topic)
+        result = DeliveryResult(transport=transport, status_code=None, error=f"{exc.__class__.__name__}: {exc}")
+    return _record_failure(message, result, now=now, started=started)
+
+
+def _duration_ms(started: float) -> int:
+    return max(0, int((time.monotonic() - started) * 1000))
+
+
+def _record_success(message: OutboxMessage, result: DeliveryResult, *, validated, reply_handlers: list,
+                    now: datetime | None, started: float) -> OutboxMessage:
+    """Inside the delivery's transaction: reply handlers, the delivered mark and the attempt, all or nothing."""
+    for handler in reply_handlers:
+        handler(validated, result.body or {})
+    delivered_at = now or timezone.now()
+    OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(
+        status=OutboxMessage.Status.DELIVERED, delivered_at=delivered_at, response=result.body,
+        leased_until=None, last_error="")
+    _finish_attempt(message, result, outcome=DeliveryAttempt.Outcome.SUCCESS, started=started)
+    transaction.on_commit(partial(_enqueue_next, message.aggregate_key, message.pk))
+    metrics.delivery_attempts_total.labels(topic=message.topic, outcome="success").inc()
+    metrics.delivery_seconds.labels(topic=message.topic).observe(
+        max(0.0, (delivered_at - message.created_at).total_seconds()))
+    message.status, message.delivered_at, message.response = OutboxMessage.Status.DELIVERED, delivered_at, result.body
+    message.leased_until, message.last_error = None, ""
     return message
 
 
-def _waits_for_older(message: OutboxMessage) -> bool:
-    return OutboxMessage.objects.filter(aggregate_key=message.aggregate_key, status=OutboxMessage.Status.PENDING,
-                                        id__lt=message.id).exists()
+def _finish_attempt(message: OutboxMessage, result: DeliveryResult, *, outcome: str, started: float,
+                    error: str = "") -> None:
+    DeliveryAttempt.objects.filter(pk=message.attempt_id).update(
+        outcome=outcome, transport=result.transport, status_code=result.status_code,
+        duration_ms=_duration_ms(started), response_excerpt=result.excerpt, error=error)
+    if message.attempts > 1:
+        # An earlier attempt still "started" had its worker die mid-call: say so, once.
+        DeliveryAttempt.objects.filter(message_id=message.pk, outcome=DeliveryAttempt.Outcome.STARTED).exclude(
+            pk=message.attempt_id).update(outcome=DeliveryAttempt.Outcome.ERROR,
+                                          error="no outcome recorded: the worker stopped during the attempt")
 
 
-def _record(message: OutboxMessage, result: DeliveryResult, *, now: datetime, started_at: datetime,
-            duration_ms: int) -> OutboxMessage:
-    attempt = {"message": message, "number": message.attempts, "transport": result.transport,
-               "started_at": started_at, "duration_ms": duration_ms, "status_code": result.status_code,
-               "response_excerpt": result.excerpt}
-    if result.succeeded:
-        try:
-            with transaction.atomic():
-                # The sender's reply handlers commit with the delivered mark, or neither does and
-                # the retry asks the receiver again (its inbox answers the same) until they succeed.
-                _run_reply_handlers(message, result.body or {})
-                OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(
-                    status=OutboxMessage.Status.DELIVERED, delivered_at=now, response=result.body,
-                    leased_until=None, last_error="")
-                DeliveryAttempt.objects.create(outcome=DeliveryAttempt.Outcome.SUCCESS, **attempt)
-                transaction.on_commit(partial(_enqueue_next, message.aggregate_key))
-        except Exception as exc:
-            logger.exception("outbox reply handler failed", topic=message.topic)
-            result = replace(result, error=f"reply handler {exc.__class__.__name__}: {exc}")
-            return _record_failure(message, result, now=now, attempt=attempt,
-                                   outcome=DeliveryAttempt.Outcome.ERROR)
-        metrics.delivery_attempts_total.labels(topic=message.topic, outcome="success").inc()
-        metrics.delivery_seconds.labels(topic=message.topic).observe(
-            max(0.0, (now - message.created_at).total_seconds()))
-        message.status, message.delivered_at, message.response = OutboxMessage.Status.DELIVERED, now, result.body
-        message.leased_until, message.last_error = None, ""
-        return message
-
+def _record_failure(message: OutboxMessage, result: DeliveryResult, *, now: datetime | None,
+                    started: float) -> OutboxMessage:
     if result.status_code is None:
         outcome = DeliveryAttempt.Outcome.ERROR
+    elif result.succeeded:
+        outcome = DeliveryAttempt.Outcome.ERROR  # answered, but recording the answer failed
     elif is_permanent_failure(result.status_code):
         outcome = DeliveryAttempt.Outcome.PERMANENT_FAILURE
     else:
         outcome = DeliveryAttempt.Outcome.RETRY
-    return _record_failure(message, result, now=now, attempt=attempt, outcome=outcome)
-
-
-def _record_failure(message: OutboxMessage, result: DeliveryResult, *, now: datetime, attempt: dict,
-                    outcome: str) -> OutboxMessage:
     error = result.error or (f"HTTP {result.status_code}" if result.status_code else "no answer")
     dead = outcome == DeliveryAttempt.Outcome.PERMANENT_FAILURE or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
     changes: dict = {"leased_until": None, "last_error": error}
@@ -297,13 +433,14 @@ def _record_failure(message: OutboxMessage, result: DeliveryResult, *, now: date
             {"raw": result.excerpt} if result.excerpt else None)
     else:
         retry_after = result.retry_after_seconds if result.status_code in RETRY_AFTER_STATUSES else None
-        changes["next_attempt_at"] = now + retry_delay(attempt=message.attempts, retry_after_seconds=retry_after)
+        changes["next_attempt_at"] = (now or timezone.now()) + retry_delay(
+            attempt=message.attempts, retry_after_seconds=retry_after)
     with transaction.atomic():
-        DeliveryAttempt.objects.create(outcome=outcome, error=error, **attempt)
+        _finish_attempt(message, result, outcome=outcome, started=started, error=error)
         OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(**changes)
         if dead:
             # The aggregate's next message no longer waits behind this one.
-            transaction.on_commit(partial(_enqueue_next, message.aggregate_key))
+            transaction.on_commit(partial(_enqueue_next, message.aggregate_key, message.pk))
     for field, value in changes.items():
         setattr(message, field, value)
     metrics.delivery_attempts_total.labels(topic=message.topic, outcome=outcome).inc()
@@ -312,17 +449,9 @@ def _record_failure(message: OutboxMessage, result: DeliveryResult, *, now: date
     return message
 
 
-def _run_reply_handlers(message: OutboxMessage, response: dict) -> None:
-    handlers = registry.get_reply_handlers(message.topic)
-    if not handlers:
-        return
-    payload = validate_message(message.topic, message.payload)
-    for handler in handlers:
-        handler(payload, response)
-
-
-def _enqueue_next(aggregate_key: str) -> None:
-    following = (OutboxMessage.objects.filter(aggregate_key=aggregate_key, status=OutboxMessage.Status.PENDING)
+def _enqueue_next(aggregate_key: str, after_id: int) -> None:
+    following = (OutboxMessage.objects.filter(aggregate_key=aggregate_key, status=OutboxMessage.Status.PENDING,
+                                              id__gt=after_id)
                  .order_by("id").values_list("message_id", flat=True).first())
     if following is not None:
         _enqueue_delivery(following)
@@ -332,7 +461,11 @@ def _enqueue_delivery(message_id: uuid.UUID | str) -> None:
     from integration import tasks
 
     try:
-        tasks.outbox_deliver.delay(message_id=str(message_id))
+        if tasks.outbox_deliver.app.conf.task_always_eager:
+            # Tasks run in process (the embedded default): call the delivery itself, not Celery's eager apply.
+            outbox_deliver(message_id=message_id)
+        else:
+            tasks.outbox_deliver.delay(message_id=str(message_id))
     except Exception:
         # The row is committed: the sweep delivers it even if the broker is down right now.
         logger.exception("outbox enqueue failed; the sweep will deliver", message_id=str(message_id))

@@ -4,17 +4,18 @@
 so the local adapter (same process) and the webhook views (other process) both
 reach the same handler.
 
-* A **handler** receives an asynchronous message (catalog sync, entitlement,
-  revenue event, ...): ``handler(payload: dict, *, delivery: Delivery) -> dict``.
-  ``payload`` is the wire shape (camelCase), already validated against the
-  topic's contract; the returned dict is the wire response. Raise an
-  :class:`integration.errors.ApplicationError` to reject it.
+* A **handler** receives one asynchronous message (catalog sync, entitlement,
+  revenue event, ...) as the topic's frozen dataclass (``TOPIC_CONTRACTS[topic].message``,
+  built from the payload already validated against the topic's contract):
+  ``handler(message, *, delivery: Delivery) -> WireModel | dict`` (the wire
+  answer). Raise an :class:`integration.errors.ApplicationError` to reject it.
 * A **reply handler** is the sender's callback once the receiver has answered
   (Commerce stores ``enrollmentId`` from the entitlement answer, say):
-  ``reply_handler(payload: dict, response: dict) -> None``. It runs in the
-  outbox delivery, so it must be idempotent.
-* A **provider** answers a synchronous port call (token validation, SSO user
-  look-up, catalog export): ``provider(**kwargs) -> dict`` (the wire response).
+  ``reply_handler(message, answer) -> None``, both typed. It runs in the outbox
+  delivery, so it must be idempotent.
+* A **hook** is a local plug-in called by a command of integration's
+  (``seed.<app>`` for ``seed_demo``, ``reconcile.<name>`` for ``reconcile``):
+  ``hook(**kwargs)``. Synchronous calls between apps are ports (``integration/ports/``), not hooks.
 """
 
 from collections.abc import Callable
@@ -47,6 +48,9 @@ class RegistryError(LookupError):
 
 
 def register_handler(topic: str, handler: Handler) -> None:
+    from integration.contracts import contract_of
+
+    contract_of(topic)  # an unknown topic fails here, at start-up
     existing = _handlers.get(topic)
     if existing is not None and existing is not handler:
         raise RegistryError(f"a handler for {topic!r} is already registered")
@@ -67,14 +71,29 @@ def register_provider(name: str, provider: Provider) -> None:
 
 
 def get_handler(topic: str) -> Handler:
+    """The topic's handler, called with the validated wire dict: it gets the typed message, answers wire."""
+    from integration.contracts import message_of
+
     try:
-        return _handlers[topic]
+        handler = _handlers[topic]
     except KeyError:
         raise RegistryError(f"no handler registered for {topic!r}") from None
 
+    def typed(validated: dict, *, delivery: Delivery) -> dict:
+        answer = handler(message_of(topic, validated), delivery=delivery)
+        return answer.to_wire() if hasattr(answer, "to_wire") else answer
+
+    return typed
+
 
 def get_reply_handlers(topic: str) -> list[ReplyHandler]:
-    return list(_reply_handlers.get(topic, ()))
+    """The sender's callbacks, each called with the validated wire payload and the receiver's wire answer."""
+    from integration.contracts import answer_of, message_of
+
+    def typed(handler: ReplyHandler) -> ReplyHandler:
+        return lambda validated, response: handler(message_of(topic, validated), answer_of(topic, response))
+
+    return [typed(handler) for handler in _reply_handlers.get(topic, ())]
 
 
 def get_provider(name: str) -> Provider:
@@ -97,9 +116,11 @@ def providers_named(prefix: str) -> dict[str, Provider]:
 
 
 def snapshot() -> dict[str, Any]:
-    """For tests that swap a handler and put the original back."""
+    """For tests that swap a handler or a port implementation and put the original back."""
+    from integration.ports import base as ports
+
     return {"handlers": dict(_handlers), "replies": {k: list(v) for k, v in _reply_handlers.items()},
-            "providers": dict(_providers)}
+            "providers": dict(_providers), "ports": ports.snapshot()}
 
 
 def restore(state: dict[str, Any]) -> None:
@@ -109,3 +130,6 @@ def restore(state: dict[str, Any]) -> None:
     _reply_handlers.update(state["replies"])
     _providers.clear()
     _providers.update(state["providers"])
+    from integration.ports import base as ports
+
+    ports.restore(state["ports"])

@@ -15,25 +15,39 @@ import uuid
 from dataclasses import dataclass
 
 import jwt
-import requests
 from django.conf import settings
 from django.core.cache import cache
-from rest_framework import authentication, exceptions, permissions
+from rest_framework import authentication, permissions
 
-from integration import registry
-from integration.errors import ApplicationError
+from integration.errors import ApplicationError, authentication_failed
 
 SERVICE_AUDIENCE = "service"
 SERVICE_TOKEN_TYPE = "service"
 SERVICE_TOKEN_TTL_SECONDS = 3600
 ALGORITHM = "HS256"
-ISSUE_PROVIDER = "identity.issue_service_token"
 
 
 class ServiceAuthError(ApplicationError):
     status_code = 401
     code = "invalid_service_token"
     default_message = "The service token is missing, invalid or expired."
+
+
+class ServiceTokenExpired(ServiceAuthError):
+    code = "expired_service_token"
+    default_message = "The service token has expired."
+
+
+class ServiceClientNotConfigured(ServiceAuthError):
+    status_code = 503
+    code = "service_client_not_configured"
+    default_message = "SERVICE_CLIENT_ID and SERVICE_CLIENT_SECRET must be set for service calls."
+
+
+class ServiceTokenRefused(ServiceAuthError):
+    status_code = 503
+    code = "service_token_refused"
+    default_message = "The token issuer refused this deployment's service client."
 
 
 class InsufficientScope(ApplicationError):
@@ -69,7 +83,9 @@ class ServicePrincipal:
 
 
 def mint_service_token(*, client_id: str, scopes: list[str], now: float | None = None,
-                       ttl_seconds: int = SERVICE_TOKEN_TTL_SECONDS) -> str:
+                       ttl_seconds: int = SERVICE_TOKEN_TTL_SECONDS, client_bound: bool = False) -> str:
+    """``client_bound``: the token exchange issued it for a registered client (claim ``cid``), so it
+    is refused once that client is gone (see :func:`service_client_checker_register`)."""
     issued = int(now if now is not None else time.time())
     claims = {
         "iss": settings.JWT_ISSUER,
@@ -81,7 +97,24 @@ def mint_service_token(*, client_id: str, scopes: list[str], now: float | None =
         "exp": issued + ttl_seconds,
         "jti": uuid.uuid4().hex,
     }
+    if client_bound:
+        claims["cid"] = client_id
     return jwt.encode(claims, settings.SERVICE_TOKEN_SIGNING_KEY, algorithm=ALGORITHM)
+
+
+class ServiceClientRevoked(ServiceAuthError):
+    code = "service_client_revoked"
+    default_message = "The service client of this token is inactive or its secret has changed; get a new token."
+
+
+# (client_id, scopes, issued_at, client_bound) -> the scopes still granted, or None when the client's
+# tokens are refused. Registered by the side that holds the service clients (identity).
+_client_checker = None
+
+
+def service_client_checker_register(checker) -> None:
+    global _client_checker
+    _client_checker = checker
 
 
 def is_service_token(token: str) -> bool:
@@ -107,12 +140,19 @@ def verify_service_token(token: str) -> ServicePrincipal:
             issuer=settings.JWT_ISSUER, options={"require": ["exp", "iat", "sub", "aud", "iss"]},
         )
     except jwt.ExpiredSignatureError:
-        raise ServiceAuthError("The service token has expired.", code="expired_service_token") from None
+        raise ServiceTokenExpired() from None
     except jwt.PyJWTError:
         raise ServiceAuthError() from None
     if claims.get("token_type") != SERVICE_TOKEN_TYPE:
         raise ServiceAuthError()
-    return ServicePrincipal(client_id=claims["sub"], scopes=frozenset(claims.get("scope", "").split()))
+    scopes = frozenset(claims.get("scope", "").split())
+    if _client_checker is not None:
+        # The client's current state (cached): inactive or re-keyed refuses, a withdrawn scope is dropped.
+        scopes = _client_checker(client_id=claims["sub"], scopes=scopes, issued_at=claims["iat"],
+                                 client_bound="cid" in claims)
+        if scopes is None:
+            raise ServiceClientRevoked()
+    return ServicePrincipal(client_id=claims["sub"], scopes=scopes)
 
 
 def bearer_token(request) -> str:
@@ -131,7 +171,7 @@ class ServiceTokenAuthentication(authentication.BaseAuthentication):
         try:
             return verify_service_token(token), token
         except ServiceAuthError as exc:
-            raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
+            raise authentication_failed(exc) from None
 
     def authenticate_header(self, request):
         return 'Bearer realm="service"'
@@ -162,25 +202,18 @@ def outgoing_service_token(*, scope: str) -> str:
     """A service token with ``scope`` for this deployment's own calls to the other side."""
     client_id, secret = settings.SERVICE_CLIENT_ID, settings.SERVICE_CLIENT_SECRET
     if not client_id or not secret:
-        raise ServiceAuthError("SERVICE_CLIENT_ID and SERVICE_CLIENT_SECRET must be set for service calls.",
-                               code="service_client_not_configured", status_code=503)
+        raise ServiceClientNotConfigured()
     cache_key = "svc-token:" + hashlib.sha256(f"{client_id}|{scope}".encode()).hexdigest()
     token = cache.get(cache_key)
     if token:
         return token
-    if registry.has_provider(ISSUE_PROVIDER):
-        answer = registry.get_provider(ISSUE_PROVIDER)(client_id=client_id, client_secret=secret, scope=[scope])
-    else:
-        response = requests.post(
-            f"{settings.COMMERCE_BASE_URL.rstrip('/')}/api/v2/auth/service-token",
-            json={"clientId": client_id, "clientSecret": secret, "scope": [scope]},
-            timeout=settings.OUTBOX_HTTP_TIMEOUT_SECONDS,
-        )
-        if response.status_code != 200:
-            raise ServiceAuthError("The token issuer refused this deployment's service client.",
-                                   code="service_token_refused", status_code=503,
-                                   details={"issuerStatus": response.status_code})
-        answer = response.json()
+    from integration.ports.identity import identity_port
+
+    try:
+        issued = identity_port().issue_service_token(client_id=client_id, client_secret=secret, scope=(scope,))
+    except ApplicationError as exc:
+        raise ServiceTokenRefused(details={"issuerStatus": exc.status_code}) from None
+    answer = {"accessToken": issued.access_token, "expiresIn": issued.expires_in}
     # Renew a minute before expiry so a token never dies in flight.
     cache.set(cache_key, answer["accessToken"], max(1, int(answer["expiresIn"]) - 60))
     return answer["accessToken"]

@@ -51,15 +51,11 @@ class DeliveryResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def deployment_serves(receiver: str) -> bool:
-    """Whether this deployment runs the receiving side ``receiver`` (COMMERCE or LMS)."""
-    return settings.SERVES_COMMERCE if receiver == routes.COMMERCE else settings.SERVES_LMS
+deployment_serves = routes.serves
 
 
 def route_is_local(route: routes.Route) -> bool:
-    if getattr(settings, "INTEGRATION_FORCE_HTTP", False):
-        return False
-    return deployment_serves(route.receiver)
+    return routes.calls_in_process(route.receiver)
 
 
 def sender_of(route: routes.Route) -> str:
@@ -82,22 +78,35 @@ def current_request_id() -> str:
     return structlog.contextvars.get_contextvars().get("request_id") or uuid.uuid4().hex
 
 
-def deliver_message(*, topic: str, payload: dict, idempotency_key: str, request_id: str) -> DeliveryResult:
-    """Delivers one outbox message by the route's adapter; never raises for the receiver's answer."""
+def deliver_message(*, topic: str, payload: dict, idempotency_key: str, request_id: str,
+                    validated: dict | None = None, in_transaction: bool = False,
+                    lease_expires_at: datetime | None = None, now: datetime | None = None) -> DeliveryResult:
+    """Delivers one outbox message by the route's adapter; never raises for the receiver's answer.
+
+    The local adapter takes the outbox's ``validated`` payload (checked once per
+    delivery) and, with ``in_transaction``, runs the handler and writes its
+    inbox row in the caller's open transaction, under the outbox lease that
+    ends at ``lease_expires_at``.
+    """
     route = routes.TOPICS[topic]
     if route_is_local(route):
-        return _deliver_local(route, payload=payload, idempotency_key=idempotency_key, request_id=request_id)
+        return _deliver_local(route, payload=payload, idempotency_key=idempotency_key, request_id=request_id,
+                              validated=validated, in_transaction=in_transaction,
+                              lease_expires_at=lease_expires_at, now=now)
     return _deliver_http(route, payload=payload, idempotency_key=idempotency_key, request_id=request_id)
 
 
-def _deliver_local(route: routes.Route, *, payload: dict, idempotency_key: str, request_id: str) -> DeliveryResult:
+def _deliver_local(route: routes.Route, *, payload: dict, idempotency_key: str, request_id: str,
+                   validated: dict | None = None, in_transaction: bool = False,
+                   lease_expires_at: datetime | None = None, now: datetime | None = None) -> DeliveryResult:
     from integration.receiving import message_receive
 
     path_params, _ = split_path_params(route, payload)
     delivery = Delivery(idempotency_key=idempotency_key, source_service=sender_of(route),
                         request_id=request_id, transport=LOCAL, path_params=path_params)
     try:
-        result = message_receive(topic=route.name, payload=payload, delivery=delivery)
+        result = message_receive(topic=route.name, payload=payload, delivery=delivery, validated=validated,
+                                 in_transaction=in_transaction, lease_expires_at=lease_expires_at, now=now)
     except ApplicationError as exc:
         body = exc.as_body()
         return DeliveryResult(transport=LOCAL, status_code=exc.status_code, body=body,
@@ -132,20 +141,22 @@ def _deliver_http(route: routes.Route, *, payload: dict, idempotency_key: str, r
 
 
 def http_call(route: routes.Route, *, body: dict | None = None, params: dict | None = None,
-              headers: dict | None = None) -> tuple[int, dict]:
+              headers: dict | None = None, path_params: dict[str, str] | None = None) -> tuple[int, dict]:
     """One synchronous call to the other service with a service token: ``(status, JSON answer)``.
 
     GET sends ``params`` as the query string; other methods send ``body`` as JSON.
     With no answer at all, requests' ``ConnectionError``/``Timeout`` (``OSError``s)
     propagate for the port to turn into its own "unavailable" error.
     """
-    request_headers = {"Accept": "application/json", "X-Request-Id": current_request_id(), **(headers or {}),
-                       "Authorization": f"Bearer {_service_token(route)}"}
+    request_headers = {"Accept": "application/json", "X-Request-Id": current_request_id(), **(headers or {})}
+    if route.auth == routes.SERVICE_TOKEN:
+        request_headers["Authorization"] = f"Bearer {_service_token(route)}"
     data = None
     if route.method != "GET" and body is not None:
         data = encode_json(body)
         request_headers["Content-Type"] = "application/json"
-    response = requests.request(route.method, _url(route, {}), params=params, data=data, headers=request_headers,
+    response = requests.request(route.method, _url(route, path_params or {}), params=params, data=data,
+                                headers=request_headers,
                                 timeout=settings.OUTBOX_HTTP_TIMEOUT_SECONDS, allow_redirects=False)
     return response.status_code, _json_body(response) or {}
 
@@ -174,9 +185,8 @@ def _service_token(route: routes.Route) -> str:
 
 
 def _url(route: routes.Route, path_params: dict[str, str]) -> str:
-    base = settings.COMMERCE_BASE_URL if route.receiver == routes.COMMERCE else settings.LMS_BASE_URL
     path = route.path.format(**{name: quote(value, safe="") for name, value in path_params.items()})
-    return base.rstrip("/") + path
+    return routes.base_url(route.receiver) + path
 
 
 def _json_body(response: requests.Response) -> dict | None:

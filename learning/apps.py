@@ -7,8 +7,11 @@ class LearningConfig(AppConfig):
 
     def ready(self):
         from integration import registry
+        from integration.ports import implement
+        from integration.ports.learning import LearningPort
+        from integration.topics import Topic
         from learning import handlers, providers
 
-        registry.register_provider("lms.sso_user", providers.sso_user)
-        registry.register_provider("lms.legacy_report", providers.legacy_report)
-        registry.register_handler("identity.user_erased", handlers.user_erased)
+        implement(LearningPort, providers.LocalLearning())
+        registry.register_handler(Topic.USER_ERASED, handlers.user_erased)
+        registry.register_handler(Topic.ENTITLEMENT, handlers.entitlement)

@@ -1,13 +1,60 @@
-"""Synchronous answers this app gives through ``integration.ports`` (wire shapes)."""
+"""The LMS's side of integration: the ``LearningPort`` implementation (``integration/ports/learning.py``).
 
+Registered in ``LearningConfig.ready()``; the HTTP endpoints of the same operations
+(``learning/api/views.py``) answer ``port_wire_answer`` of these methods, so the
+in-process and HTTP transports give the same shape.
+"""
+
+from integration.contracts.learning import (
+    AccessAnswer,
+    CatalogExportPage,
+    CourseInfo,
+    InteractionStatus,
+    LearningPersonalData,
+    LegacyReport,
+    SsoUser,
+)
+from integration.ports.learning import LearningPort
 from learning import selectors
 
 
-def sso_user(*, commerce_user_id: str) -> dict:
-    """Provider ``lms.sso_user``: spec 6.2.1 ``SSOUserResponse``."""
-    return selectors.sso_user_lookup(commerce_user_id=commerce_user_id)
+class LocalLearning(LearningPort):
+    def sso_user(self, *, commerce_user_id: str) -> SsoUser:
+        return SsoUser.from_wire(selectors.sso_user_lookup(commerce_user_id=commerce_user_id)["data"])
 
+    def catalog_export(self, *, updated_since: str | None = None, type: str | None = None,
+                       department_id: str | None = None, limit: int | None = None,
+                       cursor: str | None = None) -> CatalogExportPage:
+        # The export's query lives with the LMS's catalog (spec 6.2.3), as learning.selectors.catalog_export_page.
+        from learning.selectors import catalog_export_page
 
-def legacy_report() -> dict:
-    """Provider ``lms.legacy_report``: ``{legacyAccounts, withPassword, migrated, duplicateEmails}``."""
-    return selectors.legacy_report()
+        return CatalogExportPage.from_wire(catalog_export_page(
+            updated_since=updated_since, product_type=type, department_id=department_id, limit=limit,
+            cursor=cursor))
+
+    def legacy_report(self) -> LegacyReport:
+        return LegacyReport.from_wire(selectors.legacy_report())
+
+    def personal_data(self, *, commerce_user_id: str) -> LearningPersonalData:
+        return LearningPersonalData.from_wire(selectors.personal_data(commerce_user_id=commerce_user_id))
+
+    def course_get(self, *, external_id: str) -> CourseInfo:
+        return CourseInfo.from_wire(selectors.course_info(external_id=external_id))
+
+    def access_check(self, *, lms_user_id: str, right: str, course_id: str | None = None) -> AccessAnswer:
+        from learning.permissions import access_check_by_ids
+
+        return AccessAnswer(allowed=access_check_by_ids(lms_user_id=lms_user_id, right=right, course_id=course_id))
+
+    def interaction_status(self, *, enrollment_id: str) -> InteractionStatus:
+        from learning.errors import EnrollmentNotFound
+        from learning.models import Enrollment
+
+        try:
+            enrollment = (Enrollment.objects.select_related("course", "instructor")
+                          .filter(pk=enrollment_id).first())
+        except ValueError:  # not a UUID
+            enrollment = None
+        if enrollment is None:
+            raise EnrollmentNotFound(details={"enrollmentId": str(enrollment_id)})
+        return selectors.interaction_status(enrollment=enrollment)

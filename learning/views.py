@@ -11,13 +11,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from integration.errors import ApplicationError
+from integration.routes import route_named
 from learning.errors import (
     AccountMoved,
     InvalidCommerceToken,
     InvalidCredentials,
     LmsAccountInactive,
+    LoginLocked,
     SsoNotEnabled,
-    TooManyLoginAttempts,
 )
 from learning.forms import LegacyLoginForm
 from learning.selectors import identity_phase_if_known
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 HOME = "/lms/"
 LANDING = "/lms/sso/"
-SSO_BEGIN = "/lms/sso/begin"
+SSO_BEGIN = route_named("learning.sso_begin").path
 
 
 def _render(request: HttpRequest, template: str, context: dict | None = None, *, status: int = 200) -> HttpResponse:
@@ -117,23 +118,26 @@ def legacy_login_page(request):
     if request.method == "GET" and request.lms_user:
         return redirect(HOME)
     form = LegacyLoginForm(request.POST or None)
-    status, moved = 200, False
+    status, moved, headers = 200, False, {}
     if request.method == "POST" and form.is_valid():
         try:
             user = legacy_login(email=form.cleaned_data["email"], password=form.cleaned_data["password"],
                                 ip=client_ip(request))
         except AccountMoved:
             moved, status = True, 409
-        except (InvalidCredentials, TooManyLoginAttempts) as exc:
+        except (InvalidCredentials, LoginLocked) as exc:
             form.add_error(None, exc.message)
-            status = exc.status_code
+            status, headers = exc.status_code, exc.headers
         else:
             lms_session_open(request, lms_user=user)
             return redirect(_next_path(request))
-    return _render(request, "learning/legacy_login.html", {
+    response = _render(request, "learning/legacy_login.html", {
         "form": form, "moved": moved, "accounts_moving": _accounts_moving(),
         "store_login_url": store_url(STORE_LOGIN_PATH), "sso_start_url": SSO_BEGIN,
     }, status=status)
+    for header, value in headers.items():
+        response[header] = value
+    return response
 
 
 def _accounts_moving() -> bool:

@@ -7,12 +7,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from identity.api import serializers as s
+from identity.providers import LocalIdentity
 from identity.selectors import identity_phase_get
 from identity.services.accounts import identity_import_user
 from identity.services.phases import identity_phase_set
 from identity.services.roles import actor_for_service
 from identity.services.service_clients import service_token_issue
+from integration.client_address import client_address
 from integration.contracts import ErrorSerializer
+from integration.contracts.identity import UserFindQuerySerializer, UserRefSerializer
+from integration.ports import port_wire_answer
 from integration.service_auth import ServiceTokenAuthentication, require_scope
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer}
@@ -29,7 +33,7 @@ class ServiceTokenApi(APIView):
         data.is_valid(raise_exception=True)
         answer = service_token_issue(client_id=data.validated_data["clientId"],
                                      client_secret=data.validated_data["clientSecret"],
-                                     scope=data.validated_data["scope"])
+                                     scope=data.validated_data["scope"], address=client_address(request))
         return Response(answer, headers={"Cache-Control": "no-store"})
 
 
@@ -71,3 +75,35 @@ class ImportUserApi(APIView):
                                         password_hash=data.validated_data["passwordHash"],
                                         lms_user_id=data.validated_data["lmsUserId"])
         return Response(imported.as_wire(), status=status.HTTP_201_CREATED if imported.created else status.HTTP_200_OK)
+
+
+class _UserLookupApi(APIView):
+    """The ``IdentityPort`` user look-ups over HTTP (scope users:read); same answers as in process."""
+
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes = [require_scope("users:read")]
+    throttle_classes: list = []
+
+
+class UserFindApi(_UserLookupApi):
+    @extend_schema(tags=["service"], parameters=[UserFindQuerySerializer], responses={200: UserRefSerializer, **ERRORS},
+                   summary="The Commerce user with this email (scope users:read)")
+    def get(self, request):
+        query = UserFindQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(port_wire_answer("identity.user_find",
+                                         LocalIdentity().user_find(email=query.validated_data["email"])))
+
+
+class UserGetApi(_UserLookupApi):
+    @extend_schema(tags=["service"], responses={200: UserRefSerializer, **ERRORS},
+                   summary="The Commerce user with this id (scope users:read)")
+    def get(self, request, userId: str):
+        return Response(port_wire_answer("identity.user_get", LocalIdentity().user_get(user_id=userId)))
+
+
+class PlatformPayeeApi(_UserLookupApi):
+    @extend_schema(tags=["service"], responses={200: UserRefSerializer, **ERRORS},
+                   summary="The platform's own payee account (scope users:read)")
+    def get(self, request):
+        return Response(port_wire_answer("identity.platform_payee", LocalIdentity().platform_payee()))

@@ -9,11 +9,17 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from identity.errors import PhaseChangeRefused
+from identity.errors import (
+    DuplicateLegacyEmails,
+    InvalidPhase,
+    LmsReportUnavailable,
+    PhaseChanged,
+    PhaseStepTooLarge,
+    ReasonRequired,
+)
 from identity.models import IdentityPhase, IdentityPhaseChange
 from identity.selectors import identity_phase_get
-from integration import ports
-from integration.errors import ApplicationError
+from integration.ports.learning import learning_port
 
 PHASES = (1, 2, 3)
 
@@ -30,38 +36,35 @@ def identity_phase_preconditions(*, to_phase: int) -> None:
     if to_phase != 3:
         return
     try:
-        report = ports.lms_legacy_report()
+        report = learning_port().legacy_report()
     except Exception as exc:  # any failure to learn the LMS's state refuses the step
         code = getattr(exc, "code", exc.__class__.__name__)
-        raise PhaseChangeRefused(
-            "Could not get the LMS's legacy account report, so phase 3 cannot be checked.",
-            code="lms_report_unavailable", details={"reason": str(code)}) from None
+        raise LmsReportUnavailable(details={"reason": str(code)}) from None
     if report.duplicate_emails:
-        raise PhaseChangeRefused(
+        raise DuplicateLegacyEmails(
             f"{len(report.duplicate_emails)} email address(es) belong to more than one legacy LMS account; "
             "merge or fix them before migrating identities.",
-            code="duplicate_legacy_emails", details={"duplicateEmails": list(report.duplicate_emails)})
+            details={"duplicateEmails": list(report.duplicate_emails)})
 
 
 def identity_phase_set(*, phase: int, reason: str, actor: str) -> PhaseChange:
     """One step forward or back; the same phase again is a no-op."""
     if phase not in PHASES:
-        raise ApplicationError("The phase is 1, 2 or 3.", code="invalid_phase", details={"phase": phase})
+        raise InvalidPhase(details={"phase": phase})
     if not reason or not reason.strip():
-        raise ApplicationError("Say why: a reason is required.", code="reason_required")
+        raise ReasonRequired()
     current = identity_phase_get()
     if phase == current:
         return PhaseChange(from_phase=current, to_phase=phase, changed=False)
     if abs(phase - current) != 1:
-        raise PhaseChangeRefused(f"Phases change one step at a time: the current phase is {current}.",
-                                 code="phase_step_too_large", details={"current": current, "requested": phase})
+        raise PhaseStepTooLarge(f"Phases change one step at a time: the current phase is {current}.",
+                                details={"current": current, "requested": phase})
     if phase > current:
         identity_phase_preconditions(to_phase=phase)
     with transaction.atomic():
         row, _ = IdentityPhase.objects.select_for_update().get_or_create(pk=1)
         if row.phase != current:
-            raise PhaseChangeRefused("The phase changed meanwhile; look again and retry.", code="phase_changed",
-                                     details={"current": row.phase})
+            raise PhaseChanged(details={"current": row.phase})
         now = timezone.now()
         row.phase, row.updated_at = phase, now
         row.save(update_fields=["phase", "updated_at"])

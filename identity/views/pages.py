@@ -4,7 +4,6 @@ import json
 import re
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout as django_logout
 from django.contrib.auth.decorators import login_required
@@ -24,9 +23,8 @@ from identity.services.accounts import user_erase
 from identity.services.login import login_failure_record, login_throttle_check
 from identity.services.roles import actor_for_user
 from identity.services.tokens import sso_access_token_issue, sso_session_binding
+from integration.routes import url_for
 
-LMS_SSO_CALLBACK_PATH = "/lms/sso/callback"
-LMS_SSO_BEGIN_PATH = "/lms/sso/begin"
 # The LMS's one-time state (learning.sessions.sso_state_issue): URL-safe base64 of 32 bytes.
 _SSO_STATE = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
 
@@ -81,11 +79,6 @@ def account_delete(request):
     return render(request, "identity/account_delete.html", {"form": form})
 
 
-def _lms_url(path: str) -> str:
-    """An LMS page: on this site in the monolith (same host, same cookies), else on LMS_BASE_URL."""
-    return path if settings.SERVES_LMS else settings.LMS_BASE_URL.rstrip("/") + path
-
-
 @login_required
 @never_cache
 def lms_sso_start(request):
@@ -101,10 +94,10 @@ def lms_sso_start(request):
     if not _SSO_STATE.match(state):
         # The handoff starts at the LMS, which binds it to the browser with a state; send the person there.
         query = urlencode({"next": next_path}) if next_path else ""
-        return redirect(_lms_url(LMS_SSO_BEGIN_PATH) + (f"?{query}" if query else ""))
+        return redirect(url_for("learning.sso_begin") + (f"?{query}" if query else ""))
     token = sso_access_token_issue(user=request.user, session_binding=sso_session_binding(request.session))
     response = render(request, "identity/sso_start.html",
-                      {"action": _lms_url(LMS_SSO_CALLBACK_PATH), "token": token, "state": state,
+                      {"action": url_for("learning.sso_callback"), "token": token, "state": state,
                        "next_path": next_path})
     response["Referrer-Policy"] = "no-referrer"
     return response

@@ -2,16 +2,17 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integration.contracts import ErrorSerializer, SSOUserResponseSerializer
-from integration.errors import ApplicationError
+from integration.errors import MissingHeaderError
+from integration.parsers import JSONParser
+from integration.ports import port_wire_answer
 from integration.service_auth import ServiceTokenAuthentication, require_scope
-from learning import selectors
 from learning.authentication import CommerceBearerAuthentication, LmsSessionAuthentication
+from learning.providers import LocalLearning
 from learning.services.legacy import MAX_PASSWORD_LENGTH, legacy_login
 from learning.sessions import lms_session_open
 from learning.web import client_ip
@@ -50,9 +51,9 @@ class SsoUserApi(APIView):
     def get(self, request):
         commerce_user_id = request.headers.get(self.HEADER, "").strip()
         if not commerce_user_id or len(commerce_user_id) > 64:
-            raise ApplicationError(f"The {self.HEADER} header is required (at most 64 characters).",
-                                   code="missing_header", details={"header": self.HEADER})
-        return Response(selectors.sso_user_lookup(commerce_user_id=commerce_user_id))
+            raise MissingHeaderError(f"The {self.HEADER} header is required (at most 64 characters).",
+                                     details={"header": self.HEADER})
+        return Response(port_wire_answer("learning.sso_user", LocalLearning().sso_user(commerce_user_id=commerce_user_id)))
 
 
 class LegacyLoginApi(APIView):
@@ -102,4 +103,4 @@ class LegacyReportApi(APIView):
                    summary="Legacy LMS accounts: how many, how many migrated, duplicate emails",
                    responses={200: OutputSerializer, 401: ERROR, 403: ERROR})
     def get(self, request):
-        return Response(selectors.legacy_report())
+        return Response(port_wire_answer("learning.legacy_report", LocalLearning().legacy_report()))

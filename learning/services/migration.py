@@ -15,8 +15,9 @@ from enum import StrEnum
 
 from django.db import transaction
 
-from integration import ports
 from integration.errors import ApplicationError
+from integration.ports import PortUnavailable
+from integration.ports.identity import identity_port
 from learning.errors import MigrationRefused
 from learning.models import LegacyCredential, LegacyHashBackup, LmsUser
 from learning.selectors import legacy_duplicate_emails, legacy_migration_candidates, legacy_restore_candidates
@@ -46,7 +47,7 @@ class _LinkedElsewhere(Exception):
 
 def legacy_migration_preflight() -> None:
     """Refuses, with the reason, unless identity is in phase 3 and no two legacy accounts share an email."""
-    phase = ports.identity_phase()
+    phase = identity_port().phase().phase
     if phase != 3:
         raise MigrationRefused(
             f"The identity phase is {phase}: LMS identities move to Commerce only in phase 3 "
@@ -117,7 +118,7 @@ def legacy_account_migrate(*, lms_user_id, batch_id: uuid.UUID, now: datetime) -
     try:
         # A savepoint: whatever the identity side wrote in this process goes if this account fails.
         with transaction.atomic():
-            identity = ports.identity_import_user(email=user.email, password_hash=credential.password_hash,
+            identity = identity_port().import_user(email=user.email, password_hash=credential.password_hash,
                                                   lms_user_id=str(user.id))
             other = LmsUser.objects.filter(commerce_user_id=identity.user_id).exclude(pk=user.pk).first()
             if other is not None:
@@ -128,7 +129,7 @@ def legacy_account_migrate(*, lms_user_id, batch_id: uuid.UUID, now: datetime) -
     except _LinkedElsewhere as exc:
         return MigrationResult(MigrationOutcome.CONFLICT, str(user.id), user.email, reason=(
             f"the Commerce identity for this email is already linked to LMS user {exc.other.pk}"))
-    except ports.PortUnavailable:
+    except PortUnavailable:
         raise
     except ApplicationError as exc:
         outcome = MigrationOutcome.CONFLICT if exc.status_code == 409 else MigrationOutcome.FAILED

@@ -2,18 +2,18 @@
 
 from django.utils import timezone
 
-from integration import ports
-from learning.errors import InvalidCommerceToken, LmsAccountInactive, SsoNotEnabled
+from integration.contracts.identity import TokenValidation
+from integration.ports.identity import validate_token_cached
+from learning.errors import COMMERCE_TOKEN_ERRORS, InvalidCommerceToken, LmsAccountInactive, SsoNotEnabled
 from learning.models import LmsUser
 from learning.selectors import identity_phase_cached
 from learning.services.users import lms_user_sync_from_commerce
 
-TOKEN_ERROR_CODES = {"INVALID_TOKEN", "EXPIRED_TOKEN", "REVOKED_TOKEN"}
 # A JWT is far shorter; anything longer is not worth sending to the identity port.
 MAX_TOKEN_LENGTH = 4096
 
 
-def sso_authenticate(*, token: str) -> tuple[LmsUser, ports.TokenValidation]:
+def sso_authenticate(*, token: str) -> tuple[LmsUser, TokenValidation]:
     """Validates a Commerce access token through the identity port and answers its LMS user.
 
     Refused before identity phase 2, when the token is not valid (the port caches answers
@@ -24,10 +24,10 @@ def sso_authenticate(*, token: str) -> tuple[LmsUser, ports.TokenValidation]:
         raise SsoNotEnabled()
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidCommerceToken()
-    validation = ports.validate_token(token)
+    validation = validate_token_cached(token=token)
     if not validation.valid or not validation.user_id:
-        code = validation.error_code if validation.error_code in TOKEN_ERROR_CODES else "INVALID_TOKEN"
-        raise InvalidCommerceToken(validation.error_message or None, code=code)
+        error = COMMERCE_TOKEN_ERRORS.get(validation.error_code or "", InvalidCommerceToken)
+        raise error(validation.error_message or None)
     user = lms_user_sync_from_commerce(commerce_user_id=validation.user_id, email=validation.email,
                                        now=timezone.now())
     if not user.is_active:

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from integration import ports
+from integration.ports.identity import identity_port
 from learning.models import LmsUser
 from learning.selectors import identity_phase_forget
 from tests.learning.conftest import identity_is_real
@@ -19,8 +19,8 @@ def sso_ready(transactional_db, live_server, settings, monkeypatch):
     # Playwright's sync API keeps an event loop in this thread; the ORM calls here are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.LMS_BASE_URL = settings.COMMERCE_BASE_URL = live_server.url
-    for phase in range(ports.identity_phase() + 1, 3):
-        ports.identity_set_phase(phase=phase, reason="browser test: the SSO bridge")
+    for phase in range(identity_port().phase().phase + 1, 3):
+        identity_port().set_phase(phase=phase, reason="browser test: the SSO bridge")
     identity_phase_forget()
     get_user_model().objects.create_user(email=EMAIL, password=PASSWORD)
     return live_server.url

@@ -8,8 +8,10 @@ from django.core.management import CommandError, call_command
 
 from identity.models import IdentityPhase, IdentityPhaseChange, LmsAccountLink, User
 from identity.selectors import identity_phase_get
-from integration import ports, registry
-from integration.ports import LegacyReport
+from integration.contracts.learning import LegacyReport
+from integration.ports import PortUnavailable
+from integration.ports.identity import identity_port
+from learning.providers import LocalLearning
 from tests.identity.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def legacy_report(monkeypatch):
     """What the LMS reports about its legacy accounts (the port, monkeypatched)."""
     report = {"duplicates": ()}
-    monkeypatch.setattr(ports, "lms_legacy_report", lambda: LegacyReport(
+    monkeypatch.setattr(LocalLearning, "legacy_report", lambda self: LegacyReport(
         legacy_accounts=10, with_password=9, migrated=0, duplicate_emails=tuple(report["duplicates"])))
     return report
 
@@ -69,23 +71,23 @@ def test_phase_three_is_refused_while_legacy_emails_are_duplicated(legacy_report
 def test_phase_three_is_refused_when_the_lms_cannot_report(monkeypatch):
     set_phase(2)
 
-    def unavailable():
-        raise ports.PortUnavailable()
+    def unavailable(self):
+        raise PortUnavailable()
 
-    monkeypatch.setattr(ports, "lms_legacy_report", unavailable)
+    monkeypatch.setattr(LocalLearning, "legacy_report", unavailable)
     with pytest.raises(CommandError, match="lms_report_unavailable"):
         phase("3")
 
 
 def test_the_providers_read_and_move_the_phase_one_step(legacy_report):
-    assert registry.get_provider("identity.phase")() == {"phase": 1}
-    assert registry.get_provider("identity.set_phase")(phase=2, reason="go") == {"phase": 2}
-    assert ports.identity_phase() == 2
+    assert identity_port().phase().to_wire() == {"phase": 1}
+    assert identity_port().set_phase(phase=2, reason="go").to_wire() == {"phase": 2}
+    assert identity_port().phase().phase == 2
     from integration.errors import ApplicationError
 
     with pytest.raises(ApplicationError):
-        registry.get_provider("identity.set_phase")(phase=2 + 2, reason="jump")
-    assert ports.identity_set_phase(phase=1, reason="rollback") == 1
+        identity_port().set_phase(phase=2 + 2, reason="jump")
+    assert identity_port().set_phase(phase=1, reason="rollback").phase == 1
 
 
 def test_the_phase_endpoints_check_their_scopes(api_client, service_token, legacy_report):
@@ -110,7 +112,8 @@ def bcrypt_hash(password: str, prefix: str = "$2b$") -> str:
 def import_user(**kwargs) -> dict:
     body = {"email": "legacy@example.com", "passwordHash": bcrypt_hash("old-lms-password"), "lmsUserId": "lms-1"}
     body.update(kwargs)
-    return registry.get_provider("identity.import_user")(**body)
+    return identity_port().import_user(email=body["email"], password_hash=body["passwordHash"],
+                                       lms_user_id=body["lmsUserId"]).to_wire()
 
 
 def test_import_is_refused_before_phase_three():

@@ -7,7 +7,7 @@ from django.contrib.auth.hashers import get_hasher
 from django.core.management import CommandError, call_command
 
 from identity.models import ServiceClient
-from integration import registry
+from integration.ports.identity import identity_port
 from integration.service_auth import verify_service_token
 from tests.identity.factories import ServiceClientFactory
 
@@ -92,9 +92,8 @@ def test_repeated_wrong_secrets_lock_the_client_id(api_client, lms_client, setti
 
 
 def test_the_provider_answers_the_same(lms_client):
-    answer = registry.get_provider("identity.issue_service_token")(
-        client_id="lms", client_secret=SECRET, scope=["users:read"])
-    assert answer["scope"] == ["users:read"] and verify_service_token(answer["accessToken"]).client_id == "lms"
+    answer = identity_port().issue_service_token(client_id="lms", client_secret=SECRET, scope=("users:read",))
+    assert answer.scope == ("users:read",) and verify_service_token(answer.access_token).client_id == "lms"
 
 
 def test_outgoing_service_tokens_use_the_provider_in_process(lms_client, settings):

@@ -6,11 +6,10 @@ import pytest
 from django.utils import timezone
 from freezegun import freeze_time
 
-from identity.caching import revocations_warm
 from identity.models import Role
 from identity.services.roles import role_grant
 from identity.services.tokens import family_revoke, token_pair_issue
-from integration import ports, registry
+from integration.ports.identity import identity_port, validate_token_cached
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/auth/validate-token"
@@ -25,7 +24,8 @@ def test_a_valid_token_answers_the_users_identity(api_client, user, service_toke
     response = validate(api_client, pair.access, service_token("tokens:validate"))
     assert response.status_code == 200
     assert response.json() == {"valid": True, "user": {"id": str(user.id), "email": user.email,
-                                                       "commerceRoles": ["purchaser"]}}
+                                                       "commerceRoles": ["purchaser"]},
+                               "expiresAt": response.json()["expiresAt"]}
 
 
 @pytest.mark.parametrize("case, code", [
@@ -79,23 +79,22 @@ def test_missing_token_and_malformed_json_are_400(api_client, service_token):
 
 def test_the_in_process_provider_answers_the_same(user):
     pair = token_pair_issue(user=user)
-    answer = registry.get_provider("identity.validate_token")(token=pair.access)
+    answer = identity_port().validate_token(token=pair.access).to_wire()
     assert answer["valid"] is True and answer["user"]["id"] == str(user.id)
-    result = ports.validate_token(pair.access)
+    result = validate_token_cached(token=pair.access)
     assert (result.valid, result.user_id, result.email, result.commerce_roles) == (
         True, str(user.id), user.email, ("purchaser",))
 
 
 def test_zero_queries_with_a_warm_cache(user, django_assert_num_queries):
     pair = token_pair_issue(user=user)
-    revocations_warm()
-    registry.get_provider("identity.validate_token")(token=pair.access)  # caches the public identity
+    identity_port().validate_token(token=pair.access).to_wire()  # a miss: one read, then cached
     with django_assert_num_queries(0):
         for _ in range(3):
-            assert registry.get_provider("identity.validate_token")(token=pair.access)["valid"] is True
+            assert identity_port().validate_token(token=pair.access).to_wire()["valid"] is True
     family_revoke(family_id=pair.family_id, reason="logout")
     with django_assert_num_queries(0):
-        assert registry.get_provider("identity.validate_token")(token=pair.access)["error"]["code"] == "REVOKED_TOKEN"
+        assert identity_port().validate_token(token=pair.access).to_wire()["error"]["code"] == "REVOKED_TOKEN"
 
 
 def test_zero_queries_over_http_with_a_warm_cache(api_client, user, service_token, django_assert_num_queries):
@@ -108,21 +107,21 @@ def test_zero_queries_over_http_with_a_warm_cache(api_client, user, service_toke
 def test_a_cold_cache_costs_a_bounded_number_of_queries(user, django_assert_max_num_queries, empty_cache):
     pair = token_pair_issue(user=user)
     empty_cache()
-    with django_assert_max_num_queries(3):  # revocations re-warm, user, roles
-        assert registry.get_provider("identity.validate_token")(token=pair.access)["valid"] is True
+    with django_assert_max_num_queries(1):  # the family joined to its user and roles
+        assert identity_port().validate_token(token=pair.access).to_wire()["valid"] is True
 
 
 def test_role_changes_reach_validation_at_once(user):
     pair = token_pair_issue(user=user)
-    assert registry.get_provider("identity.validate_token")(token=pair.access)["user"]["commerceRoles"] == ["purchaser"]
+    assert identity_port().validate_token(token=pair.access).to_wire()["user"]["commerceRoles"] == ["purchaser"]
     role_grant(user_id=user.pk, role=Role.PAYEE, reason="instructor with a revenue share", actor="system:tests")
-    answer = registry.get_provider("identity.validate_token")(token=pair.access)
+    answer = identity_port().validate_token(token=pair.access).to_wire()
     assert answer["user"]["commerceRoles"] == ["purchaser", "payee"]
 
 
 def test_an_email_change_reaches_validation_at_once(user):
     pair = token_pair_issue(user=user)
-    registry.get_provider("identity.validate_token")(token=pair.access)
+    identity_port().validate_token(token=pair.access).to_wire()
     user.email = "renamed@example.com"
     user.save()
-    assert registry.get_provider("identity.validate_token")(token=pair.access)["user"]["email"] == "renamed@example.com"
+    assert identity_port().validate_token(token=pair.access).to_wire()["user"]["email"] == "renamed@example.com"

@@ -22,15 +22,18 @@ def remove_handler(topic: str) -> None:
 
 
 class RecordingHandler:
-    """A receiver that remembers what it got and answers like the spec's receivers do."""
+    """A receiver that remembers what it got (the typed message, and as its wire dict) and answers like the spec's."""
 
     def __init__(self, answer=None, fail_times: int = 0, error=None):
         self.calls: list[tuple[dict, registry.Delivery]] = []
+        self.messages: list = []
         self.answer = answer
         self.fail_times = fail_times
         self.error = error
 
-    def __call__(self, payload: dict, *, delivery: registry.Delivery) -> dict:
+    def __call__(self, message, *, delivery: registry.Delivery) -> dict:
+        self.messages.append(message)
+        payload = message.to_wire()
         self.calls.append((payload, delivery))
         if self.error is not None and len(self.calls) <= self.fail_times:
             raise self.error

@@ -12,7 +12,7 @@ from tests.integration.factories import catalog_sync_payload, revenue_event_payl
 
 def test_every_topic_has_a_contract():
     assert set(contracts.TOPIC_CONTRACTS) == set(routes.TOPICS)
-    assert set(contracts.PROVIDER_CONTRACTS) <= set(routes.PROVIDERS)
+    assert set(contracts.PORT_CONTRACTS) == set(routes.PORT_CALLS)
 
 
 @pytest.mark.parametrize("price", ["199.00", 199, Decimal("199.00")])
@@ -105,7 +105,7 @@ def test_synchronous_answers():
                       "metadata": {"departmentId": "d1", "departmentName": "Finance"}}],
         "pagination": {"hasMore": False}}})
     assert export.is_valid(), export.errors
-    assert contracts.validate_query("lms.catalog_export", {"updatedSince": "2025-01-01T00:00:00Z", "limit": "50"})[
+    assert contracts.validate_query("learning.catalog_export", {"updatedSince": "2025-01-01T00:00:00Z", "limit": "50"})[
         "limit"] == 50
 
 

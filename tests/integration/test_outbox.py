@@ -12,14 +12,15 @@ from freezegun import freeze_time
 
 from integration import outbox, registry
 from integration.contracts import InvalidPayloadError
-from integration.errors import ApplicationError, ConflictError
+from integration.errors import ConflictError, RemoteServiceError
 from integration.models import DeliveryAttempt, OutboxMessage
 from tests.integration.conftest import RecordingHandler, use_handler
 from tests.integration.factories import catalog_sync_payload
 
 pytestmark = pytest.mark.django_db
 COMMERCE = "http://commerce.test"
-UNAVAILABLE = ApplicationError("Down for maintenance.", code="maintenance", status_code=503)
+# The receiver's answers, relayed as a remote side would send them.
+UNAVAILABLE = RemoteServiceError.relay(message="Down for maintenance.", code="maintenance", status_code=503)
 
 
 @pytest.fixture
@@ -190,8 +191,8 @@ def test_a_receiver_answering_503_forever_gets_exactly_max_attempts_then_a_dead_
 
 
 def test_a_permanent_rejection_dead_letters_at_once_with_the_answer(no_enqueue):
-    rejection = ApplicationError("Unknown department.", code="unknown_department", status_code=422,
-                                 details={"departmentId": "dept-1"})
+    rejection = RemoteServiceError.relay(message="Unknown department.", code="unknown_department", status_code=422,
+                                         details={"departmentId": "dept-1"})
     handler = RecordingHandler(fail_times=1, error=rejection)
     use_handler("catalog.sync", handler)
     message = outbox.outbox_deliver(message_id=send().message_id)
@@ -204,7 +205,7 @@ def test_a_permanent_rejection_dead_letters_at_once_with_the_answer(no_enqueue):
 
 @pytest.mark.parametrize("status", [408, 409, 425, 429, 500, 502, 503, 504])
 def test_retryable_answers_are_retried(no_enqueue, status):
-    use_handler("catalog.sync", RecordingHandler(fail_times=1, error=ApplicationError(status_code=status)))
+    use_handler("catalog.sync", RecordingHandler(fail_times=1, error=RemoteServiceError.relay(code="refused", status_code=status)))
     message = outbox.outbox_deliver(message_id=send().message_id)
     assert message.status == OutboxMessage.Status.PENDING
     assert message.delivery_attempts.get().outcome == "retry"
@@ -212,7 +213,7 @@ def test_retryable_answers_are_retried(no_enqueue, status):
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 410, 422])
 def test_other_client_errors_are_permanent(no_enqueue, status):
-    use_handler("catalog.sync", RecordingHandler(fail_times=1, error=ApplicationError(status_code=status)))
+    use_handler("catalog.sync", RecordingHandler(fail_times=1, error=RemoteServiceError.relay(code="refused", status_code=status)))
     assert outbox.outbox_deliver(message_id=send().message_id).status == OutboxMessage.Status.DEAD
 
 
@@ -342,7 +343,7 @@ def test_service_token_routes_send_a_bearer_token_and_fill_the_path(no_enqueue, 
 # --- replay, recovery, order --------------------------------------------------
 
 def test_replay_delivers_a_dead_letter(no_enqueue, monkeypatch, django_capture_on_commit_callbacks):
-    handler = RecordingHandler(fail_times=1, error=ApplicationError(status_code=404, code="not_yet"))
+    handler = RecordingHandler(fail_times=1, error=RemoteServiceError.relay(code="not_yet", status_code=404))
     use_handler("catalog.sync", handler)
     message = outbox.outbox_deliver(message_id=send().message_id)
     assert message.status == OutboxMessage.Status.DEAD
@@ -410,7 +411,7 @@ def test_per_aggregate_order_the_second_message_waits_for_the_first(django_captu
 
 
 def test_a_dead_letter_no_longer_blocks_its_aggregate(no_enqueue):
-    handler = RecordingHandler(fail_times=1, error=ApplicationError(status_code=422))
+    handler = RecordingHandler(fail_times=1, error=RemoteServiceError.relay(code="refused", status_code=422))
     use_handler("catalog.sync", handler)
     first = send(aggregate_key="course:1")
     second = send(aggregate_key="course:1")
@@ -424,8 +425,8 @@ def test_reply_handlers_get_the_payload_and_the_answer(no_enqueue, catalog_handl
     message = outbox.outbox_deliver(message_id=send().message_id)
     assert message.status == "delivered"
     payload, response = replies[0]
-    assert payload["products"][0]["suggestedPrice"] == Decimal("199.00")
-    assert response["results"][0]["productId"] == "prod-course-101"
+    assert payload.products[0].suggested_price == Decimal("199.00"), "the typed message, Decimal money"
+    assert response.results[0].product_id == "prod-course-101", "the typed answer"
 
 
 def test_a_failing_reply_handler_keeps_the_message_pending_and_the_retry_gets_the_stored_answer(

@@ -70,20 +70,21 @@ def test_a_user_bearer_token_is_left_to_the_next_authentication_class():
 def test_outgoing_tokens_come_from_the_issuer_over_http_and_are_reused(settings, monkeypatch):
     settings.SERVICE_CLIENT_ID, settings.SERVICE_CLIENT_SECRET = "lms-service", "s3cret"
     settings.COMMERCE_BASE_URL = "http://commerce.test"
-    monkeypatch.setattr(service_auth.registry, "has_provider", lambda name: False)
+    settings.INTEGRATION_FORCE_HTTP = True  # as on the LMS side of a split deployment: the issuer is remote
     responses.post("http://commerce.test/api/v2/auth/service-token",
                    json={"accessToken": "tok-1", "expiresIn": 3600, "scope": ["users:read"]})
     assert service_auth.outgoing_service_token(scope="users:read") == "tok-1"
     assert service_auth.outgoing_service_token(scope="users:read") == "tok-1"
     assert len(responses.calls) == 1
-    assert b'"clientSecret": "s3cret"' in responses.calls[0].request.body
+    assert b'"clientSecret":"s3cret"' in responses.calls[0].request.body
+    assert "Authorization" not in responses.calls[0].request.headers, "the exchange itself needs no token"
 
 
 @responses.activate
 def test_a_refusing_issuer_is_a_503_not_a_crash(settings, monkeypatch):
     settings.SERVICE_CLIENT_ID, settings.SERVICE_CLIENT_SECRET = "lms-service", "wrong"
     settings.COMMERCE_BASE_URL = "http://commerce.test"
-    monkeypatch.setattr(service_auth.registry, "has_provider", lambda name: False)
+    settings.INTEGRATION_FORCE_HTTP = True
     responses.post("http://commerce.test/api/v2/auth/service-token", status=401, json={})
     with pytest.raises(ServiceAuthError) as excinfo:
         service_auth.outgoing_service_token(scope="users:read")

@@ -34,7 +34,7 @@ def test_http_call_sends_query_service_token_and_request_id(settings, monkeypatc
                   json={"success": True, "data": {"products": [{"suggestedPrice": 19.90}],
                                                   "pagination": {"hasMore": False}}})
     with structlog.contextvars.bound_contextvars(request_id="req-77"):
-        status, answer = transport.http_call(routes.PROVIDERS["lms.catalog_export"],
+        status, answer = transport.http_call(routes.PORT_CALLS["learning.catalog_export"],
                                              params={"updatedSince": "2025-01-01T00:00:00Z"})
     assert status == 200
     from decimal import Decimal
@@ -50,7 +50,7 @@ def test_http_call_sends_query_service_token_and_request_id(settings, monkeypatc
 def test_http_call_posts_json_and_lets_connection_errors_through(settings, monkeypatch):
     settings.COMMERCE_BASE_URL = "http://commerce.test"
     monkeypatch.setattr(transport, "_service_token", lambda route: "t")
-    route = routes.PROVIDERS["identity.validate_token"]
+    route = routes.PORT_CALLS["identity.validate_token"]
     responses.post("http://commerce.test/api/v1/auth/validate-token", json={"valid": False}, status=200)
     assert transport.http_call(route, body={"token": "abc"}) == (200, {"valid": False})
     assert responses.calls[0].request.body == b'{"token":"abc"}'

@@ -5,18 +5,20 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from integration import registry
-from integration.errors import ApplicationError
+from identity.errors import EmailConflictUnverified
+from identity.providers import LocalIdentity
+from integration.contracts.identity import (
+    IdentityPhase,
+    ImportedIdentity,
+    ServiceToken,
+    TokenValidation,
+    UserRef,
+)
 from integration.ports import PortUnavailable
+from integration.ports.base import implementation_of, override
+from integration.ports.identity import IdentityPort
 from integration.service_auth import mint_service_token
 from learning.selectors import identity_phase_forget
-
-
-def use_provider(name: str, provider) -> None:
-    """Makes ``provider`` answer ``name`` for this test (tests/conftest.py puts the real one back)."""
-    state = registry.snapshot()
-    state["providers"][name] = provider
-    registry.restore(state)
 
 
 def sso_begin(client) -> str:
@@ -37,15 +39,15 @@ def sso_post(client, data: dict):
 
 
 def identity_is_real() -> bool:
-    """Whether the identity app registers its providers (the end-to-end tests need it)."""
-    return registry.has_provider("identity.validate_token") and registry.has_provider("identity.import_user")
+    """Whether the identity app registered its port (the end-to-end tests need it)."""
+    return isinstance(implementation_of(IdentityPort), LocalIdentity)
 
 
-class FakeIdentity:
-    """Answers the identity providers the way the spec (6.1.1) and integration.ports describe them."""
+class FakeIdentity(IdentityPort):
+    """Answers the identity port the way the spec (6.1.1) describes it, for tests about the LMS alone."""
 
     def __init__(self):
-        self.phase = 2
+        self.phase_number = 2
         self.reasons: list[str] = []
         self.tokens: dict[str, dict] = {}
         self.validations = 0
@@ -65,50 +67,59 @@ class FakeIdentity:
     def revoke(self, token: str) -> None:
         self.tokens[token] = {"valid": False, "error": {"code": "REVOKED_TOKEN", "message": "Token revoked."}}
 
-    def validate_token(self, *, token: str) -> dict:
+    def validate_token(self, *, token: str) -> TokenValidation:
         self.validations += 1
         if self.down:
             raise PortUnavailable()
-        return self.tokens.get(token) or {"valid": False,
-                                          "error": {"code": "INVALID_TOKEN", "message": "Token is invalid."}}
+        return TokenValidation.from_wire(self.tokens.get(token) or {
+            "valid": False, "error": {"code": "INVALID_TOKEN", "message": "Token is invalid."}})
 
     # --- phases -------------------------------------------------------------
-    def get_phase(self) -> dict:
+    def phase(self) -> IdentityPhase:
         if self.down:
             raise PortUnavailable()
-        return {"phase": self.phase}
+        return IdentityPhase(phase=self.phase_number)
 
-    def set_phase(self, *, phase: int, reason: str) -> dict:
-        self.phase = phase
+    def set_phase(self, *, phase: int, reason: str) -> IdentityPhase:
+        self.phase_number = phase
         self.reasons.append(reason)
-        return {"phase": phase}
+        return IdentityPhase(phase=phase)
 
     def set(self, phase: int) -> None:
-        self.phase = phase
+        self.phase_number = phase
         identity_phase_forget()
 
     # --- identity migration -------------------------------------------------
-    def import_user(self, *, email: str, passwordHash: str, lmsUserId: str) -> dict:
+    def import_user(self, *, email: str, password_hash: str, lms_user_id: str) -> ImportedIdentity:
         if self.unavailable_after is not None and len(self.imports) >= self.unavailable_after:
             raise PortUnavailable(details={"port": "identity.import_user"})
         if email.lower() in self.conflicts:
-            raise ApplicationError("An unverified account uses this email.", code="email_conflict_unverified",
-                                   status_code=409)
-        self.imports.append({"email": email, "passwordHash": passwordHash, "lmsUserId": lmsUserId})
+            raise EmailConflictUnverified()
+        self.imports.append({"email": email, "passwordHash": password_hash, "lmsUserId": lms_user_id})
         existing = self.accounts.get(email.lower())
         if existing:
-            return {"userId": existing, "created": False}
+            return ImportedIdentity(user_id=existing, created=False)
         self.accounts[email.lower()] = str(uuid.uuid4())
-        return {"userId": self.accounts[email.lower()], "created": True}
+        return ImportedIdentity(user_id=self.accounts[email.lower()], created=True)
+
+    # --- the rest of the port, real (these tests do not fake them) -----------
+    def issue_service_token(self, *, client_id: str, client_secret: str, scope: tuple[str, ...]) -> ServiceToken:
+        return LocalIdentity().issue_service_token(client_id=client_id, client_secret=client_secret, scope=scope)
+
+    def user_find(self, *, email: str) -> UserRef:
+        return LocalIdentity().user_find(email=email)
+
+    def user_get(self, *, user_id: str) -> UserRef:
+        return LocalIdentity().user_get(user_id=user_id)
+
+    def platform_payee(self) -> UserRef:
+        return LocalIdentity().platform_payee()
 
 
 @pytest.fixture
 def fake_identity():
     fake = FakeIdentity()
-    use_provider("identity.validate_token", fake.validate_token)
-    use_provider("identity.phase", fake.get_phase)
-    use_provider("identity.set_phase", fake.set_phase)
-    use_provider("identity.import_user", fake.import_user)
+    override(IdentityPort, fake)
     return fake
 
 

@@ -7,7 +7,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integration import ports
+from integration.contracts.learning import LegacyReport, SsoUser
+from integration.ports.learning import learning_port
 from learning.authentication import CommerceBearerAuthentication, LmsSessionAuthentication
 from learning.models import LmsUser
 from tests.learning.conftest import bearer, service_token, sso_post
@@ -139,10 +140,10 @@ def test_sso_user_needs_a_valid_service_token(api_client, fake_identity, headers
 
 def test_the_sso_user_provider_answers_through_the_port():
     user = LmsUserFactory(commerce_user_id="c-10")
-    answer = ports.lms_sso_user(commerce_user_id="c-10")
-    assert answer == ports.SsoUser(exists=True, lms_user_id=str(user.id), user_types=("learner",),
-                                   has_active_enrollments=False)
-    assert ports.lms_sso_user(commerce_user_id="c-11").exists is False
+    answer = learning_port().sso_user(commerce_user_id="c-10")
+    assert answer == SsoUser(exists=True, lms_user_id=str(user.id), user_types=("learner",),
+                             has_active_enrollments=False)
+    assert learning_port().sso_user(commerce_user_id="c-11").exists is False
 
 
 # --- the legacy report ------------------------------------------------------------
@@ -169,7 +170,7 @@ def test_the_legacy_report_endpoint(api_client):
 
 def test_the_legacy_report_provider_answers_through_the_port():
     _legacy_population()
-    assert ports.lms_legacy_report() == ports.LegacyReport(legacy_accounts=4, with_password=3, migrated=1,
+    assert learning_port().legacy_report() == LegacyReport(legacy_accounts=4, with_password=3, migrated=1,
                                                            duplicate_emails=("dup@example.com",))
 
 

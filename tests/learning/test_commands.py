@@ -144,7 +144,7 @@ def test_a_dry_run_changes_nothing_and_says_what_would_happen(fake_identity):
 def test_a_dry_run_in_phase_two_warns_that_a_real_run_would_be_refused(fake_identity):
     LegacyUserFactory()
     out, _ = run("migrate_lms_identities", "--dry-run")
-    assert "A real run would be refused" in out and fake_identity.phase == 2
+    assert "A real run would be refused" in out and fake_identity.phase_number == 2
 
 
 def test_migration_in_batches_backs_up_links_and_removes_the_credential(fake_identity):
@@ -247,7 +247,7 @@ def test_rollback_from_phase_three_restores_the_legacy_logins(fake_identity):
     out, _ = run("rollback_identity_phase")
 
     assert "Identity phase 3 -> 2: 2 legacy credentials restored" in out
-    assert fake_identity.phase == 2 and "restored 2" in fake_identity.reasons[-1]
+    assert fake_identity.phase_number == 2 and "restored 2" in fake_identity.reasons[-1]
     assert LegacyCredential.objects.count() == 2
     assert not LegacyHashBackup.objects.filter(restored_at__isnull=True).exists()
     for user in users:
@@ -255,21 +255,19 @@ def test_rollback_from_phase_three_restores_the_legacy_logins(fake_identity):
         assert legacy.legacy_login(email=user.email, password=LEGACY_PASSWORD, ip="10.1.1.1").pk == user.pk
 
 
-def test_rollback_is_safe_to_run_again_after_identity_refused_the_phase(fake_identity):
+def test_rollback_is_safe_to_run_again_after_identity_refused_the_phase(fake_identity, monkeypatch):
     _migrated(fake_identity)
-    real_set_phase = fake_identity.set_phase
-    from integration.errors import ApplicationError
-    from tests.learning.conftest import use_provider
+    from integration.errors import RemoteServiceError
 
     def refuse(**kwargs):
-        raise ApplicationError("not now", code="phase_refused", status_code=409)
+        raise RemoteServiceError.relay(message="not now", code="phase_refused", status_code=409)
 
-    use_provider("identity.set_phase", refuse)
+    monkeypatch.setattr(fake_identity, "set_phase", refuse)
     with pytest.raises(CommandError, match="identity refused the phase change"):
         run("rollback_identity_phase")
-    assert LegacyCredential.objects.count() == 2 and fake_identity.phase == 3
+    assert LegacyCredential.objects.count() == 2 and fake_identity.phase_number == 3
 
-    use_provider("identity.set_phase", real_set_phase)
+    monkeypatch.undo()
     out, _ = run("rollback_identity_phase")
     assert "3 -> 2: 0 legacy credentials restored" in out and LegacyCredential.objects.count() == 2
 
@@ -278,7 +276,7 @@ def test_rollback_from_phase_two_only_changes_the_phase_and_from_one_refuses(fak
     users = _migrated(fake_identity)
     fake_identity.set(2)
     out, _ = run("rollback_identity_phase")
-    assert "Identity phase 2 -> 1: 0 legacy credentials restored" in out and fake_identity.phase == 1
+    assert "Identity phase 2 -> 1: 0 legacy credentials restored" in out and fake_identity.phase_number == 1
     assert not LegacyCredential.objects.filter(lms_user__in=users).exists()
     with pytest.raises(CommandError, match="no earlier phase"):
         run("rollback_identity_phase")

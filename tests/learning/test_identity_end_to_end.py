@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 from freezegun import freeze_time
 
-from integration import ports
 from integration.errors import ApplicationError
+from integration.ports.identity import identity_port
 from learning.models import LegacyCredential, LmsUser
 from learning.selectors import identity_phase_forget
 from tests.learning.conftest import bearer, identity_is_real, sso_post
@@ -29,9 +29,9 @@ PASSWORD = "correct-horse-42"
 
 
 def advance_to(phase: int) -> None:
-    current = ports.identity_phase()
+    current = identity_port().phase().phase
     for step in range(current + 1, phase + 1):
-        ports.identity_set_phase(phase=step, reason=f"end-to-end test: phase {step}")
+        identity_port().set_phase(phase=step, reason=f"end-to-end test: phase {step}")
     identity_phase_forget()
 
 
@@ -82,7 +82,7 @@ def test_the_whole_page_handoff_then_storefront_logout_ends_the_token_the_lms_go
 
     browser.post("/account/logout/")
 
-    assert ports.call("identity.validate_token", token=form["token"])["error"]["code"] == "REVOKED_TOKEN"
+    assert identity_port().validate_token(token=form["token"]).error_code == "REVOKED_TOKEN"
 
 
 def test_a_legacy_bcrypt_user_moves_to_commerce_keeps_the_password_and_can_be_rolled_back(tmp_path, api_client):
@@ -130,7 +130,7 @@ def test_a_legacy_bcrypt_user_moves_to_commerce_keeps_the_password_and_can_be_ro
     out = io.StringIO()
     call_command("rollback_identity_phase", stdout=out)
     assert "Identity phase 3 -> 2: 1 legacy credentials restored" in out.getvalue()
-    assert ports.identity_phase() == 2
+    assert identity_port().phase().phase == 2
     assert LegacyCredential.objects.filter(lms_user=legacy_user).exists()
     again = Client().post("/lms/login/", {"email": "linus@example.com", "password": PASSWORD})
     assert again.status_code == 302 and again["Location"] == "/lms/"
@@ -145,9 +145,9 @@ def test_identity_refuses_phase_three_while_legacy_emails_are_duplicated(tmp_pat
     call_command("import_legacy_lms_users", str(accounts), stdout=io.StringIO())
     advance_to(2)
     with pytest.raises(ApplicationError) as refused:
-        ports.identity_set_phase(phase=3, reason="end-to-end test")
+        identity_port().set_phase(phase=3, reason="end-to-end test")
     assert refused.value.details["duplicateEmails"] == ["zoe@example.com"]
-    assert ports.identity_phase() == 2
+    assert identity_port().phase().phase == 2
 
 
 def test_erasing_the_commerce_account_anonymises_the_lms_user(api_client, django_capture_on_commit_callbacks):

@@ -147,19 +147,18 @@ def test_an_inactive_legacy_account_cannot_log_in(client):
     assert _api_login(client, user.email, LEGACY_PASSWORD).status_code == 401
 
 
-def test_the_login_page_works_while_identity_is_down_and_does_not_ask_again_at_once(client, fake_identity):
+def test_the_login_page_works_while_identity_is_down_and_does_not_ask_again_at_once(client, fake_identity,
+                                                                                   monkeypatch):
     user = LegacyUserFactory()
     fake_identity.down = True
     calls = []
-    real = fake_identity.get_phase
+    real = fake_identity.phase
 
     def counting():
         calls.append(1)
         return real()
 
-    from tests.learning.conftest import use_provider
-
-    use_provider("identity.phase", counting)
+    monkeypatch.setattr(fake_identity, "phase", counting)
     assert client.get("/lms/login/").status_code == 200
     assert client.get("/lms/login/").status_code == 200
     assert len(calls) == 1

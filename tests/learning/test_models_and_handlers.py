@@ -86,7 +86,10 @@ def test_user_erased_arrives_through_integrations_receiving_path():
     assert not LegacyCredential.objects.filter(lms_user=user).exists()
 
 
-def test_the_app_registers_its_providers_and_handler():
-    assert registry.has_provider("lms.sso_user")
-    assert registry.has_provider("lms.legacy_report")
+def test_the_app_registers_its_port_and_handler():
+    from integration.ports.base import implementation_of
+    from integration.ports.learning import LearningPort
+    from learning.providers import LocalLearning
+
+    assert isinstance(implementation_of(LearningPort), LocalLearning)
     assert registry.has_handler("identity.user_erased")

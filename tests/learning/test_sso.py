@@ -114,7 +114,7 @@ def test_the_phase_is_cached_for_a_few_seconds(client, fake_identity, settings):
     settings.CACHES = LOCAL_CACHE  # expiry follows the frozen clock (Redis keeps its own)
     fake_identity.set(1)
     assert sso_post(client, {"token": fake_identity.issue()}).status_code == 403
-    fake_identity.phase = 2  # changed at identity, not yet seen here
+    fake_identity.phase_number = 2  # changed at identity, not yet seen here
     assert sso_post(client, {"token": fake_identity.issue()}).status_code == 403
     with freeze_time(timezone.now() + timedelta(seconds=11)):
         assert sso_post(client, {"token": fake_identity.issue()}).status_code == 302

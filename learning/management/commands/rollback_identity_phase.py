@@ -5,7 +5,8 @@ from collections import Counter
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from integration import ports
+from integration.ports import PortUnavailable
+from integration.ports.identity import identity_port
 from integration.errors import ApplicationError
 from integration.progress import progress
 from learning.errors import MigrationRefused
@@ -29,9 +30,9 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         try:
-            current = ports.identity_phase()
+            current = identity_port().phase().phase
             target = rollback_target_phase(current=current)
-        except (MigrationRefused, ports.PortUnavailable) as exc:
+        except (MigrationRefused, PortUnavailable) as exc:
             raise CommandError(f"Refused: {exc.message}") from None
         counts: Counter[str] = Counter()
         if current == 3:
@@ -47,7 +48,7 @@ class Command(BaseCommand):
         reason = (f"rollback_identity_phase: {current} -> {target}; restored {counts[RestoreOutcome.RESTORED]} "
                   "legacy LMS credentials")
         try:
-            phase = ports.identity_set_phase(phase=target, reason=reason)
+            phase = identity_port().set_phase(phase=target, reason=reason).phase
         except ApplicationError as exc:
             raise CommandError(f"Restored {counts[RestoreOutcome.RESTORED]} credentials, but identity refused "
                                f"the phase change ({exc.message}); run the command again.") from None

@@ -1,0 +1,199 @@
+"""Payouts' contracts (Commerce receives): revenue events (6.1.3, plus refunds, holds and fees) and releases."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from integration.contracts.base import (
+    LMS_SOURCE,
+    CurrencyField,
+    MoneyField,
+    WireModel,
+    _id,
+    _optional,
+)
+from integration.contracts.base import dataclasses as _dc
+
+frozen = _dc.dataclass(frozen=True)
+
+REVENUE_EVENT_TYPES = ["course_sale", "program_sale", "subscription_renewal", "refund"]
+
+# --- 6.1.3 Revenue events (plus refund, creator_share, gross/fee, hold) -----
+
+class RevenueSplitSerializer(serializers.Serializer):
+    payeeUserId = _id()
+    amount = MoneyField(min_value=Decimal("0"))
+    reason = serializers.ChoiceField(["instructor_share", "creator_share", "platform_fee", "affiliate", "other"])
+    description = _optional(serializers.CharField, allow_blank=True, max_length=1000)
+    # Held until completion under the `on_completion` release policy (DESIGN.md section 5).
+    hold = serializers.BooleanField(required=False)
+
+
+class RevenueEventSerializer(serializers.Serializer):
+    eventId = _id()
+    type = serializers.ChoiceField(REVENUE_EVENT_TYPES)
+    orderId = _id()
+    productExternalId = _id()
+    totalAmount = MoneyField(min_value=Decimal("0"))
+    grossAmount = _optional(MoneyField, min_value=Decimal("0"))
+    processorFee = _optional(MoneyField, min_value=Decimal("0"))
+    currency = CurrencyField()
+    splits = RevenueSplitSerializer(many=True, allow_empty=False)
+    occurredAt = serializers.DateTimeField()
+    # A refund names the sale it reverses, so its debits mirror that sale's credits.
+    originalEventId = _optional(_id)
+
+    def validate(self, attrs):
+        total = sum((split["amount"] for split in attrs["splits"]), Decimal("0"))
+        if total != attrs["totalAmount"]:
+            raise serializers.ValidationError(
+                {"splits": [f"The splits sum to {total}, not totalAmount {attrs['totalAmount']}."]})
+        return attrs
+
+
+class RevenueEventRequestSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(LMS_SOURCE)
+    idempotencyKey = _id()
+    events = RevenueEventSerializer(many=True, allow_empty=False)
+    signature = _optional(serializers.CharField, allow_blank=True, max_length=512)
+
+
+class RevenueEventResultSerializer(serializers.Serializer):
+    eventId = _id()
+    status = serializers.ChoiceField(["processed", "duplicate", "failed"])
+    error = serializers.CharField(required=False)
+
+
+class RevenueEventResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    processed = serializers.IntegerField(min_value=0)
+    results = RevenueEventResultSerializer(many=True)
+
+
+class RevenueReleaseSerializer(serializers.Serializer):
+    eventId = _id()
+    payeeUserId = _id()
+    action = serializers.ChoiceField(["release", "forfeit"])
+
+
+class RevenueReleasesRequestSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(LMS_SOURCE, required=False)
+    idempotencyKey = _id()
+    releases = RevenueReleaseSerializer(many=True, allow_empty=False)
+
+
+class RevenueReleaseResultSerializer(serializers.Serializer):
+    eventId = _id()
+    payeeUserId = _id()
+    status = serializers.ChoiceField(["released", "forfeited", "duplicate", "failed"])
+    error = serializers.CharField(required=False)
+
+
+class RevenueReleasesResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    processed = serializers.IntegerField(min_value=0)
+    results = RevenueReleaseResultSerializer(many=True)
+
+
+
+@frozen
+class RevenueSplit(WireModel):
+    payee_user_id: str
+    amount: Decimal
+    reason: str
+    description: str | None = None
+    hold: bool = False
+
+
+@frozen
+class RevenueEvent(WireModel):
+    event_id: str
+    type: str
+    order_id: str
+    product_external_id: str
+    total_amount: Decimal
+    currency: str
+    splits: tuple[RevenueSplit, ...]
+    occurred_at: datetime
+    gross_amount: Decimal | None = None
+    processor_fee: Decimal | None = None
+    original_event_id: str | None = None
+
+
+@frozen
+class RevenueEvents(WireModel):
+    """Topic ``revenue.events``."""
+
+    source: str
+    idempotency_key: str
+    events: tuple[RevenueEvent, ...]
+    signature: str | None = None
+
+
+@frozen
+class RevenueEventResult(WireModel):
+    event_id: str
+    status: str
+    error: str | None = None
+
+
+@frozen
+class RevenueEventsAnswer(WireModel):
+    success: bool
+    processed: int
+    results: tuple[RevenueEventResult, ...]
+
+
+@frozen
+class RevenueRelease(WireModel):
+    event_id: str
+    payee_user_id: str
+    action: str
+
+
+@frozen
+class RevenueReleases(WireModel):
+    """Topic ``revenue.releases``."""
+
+    idempotency_key: str
+    releases: tuple[RevenueRelease, ...]
+    source: str | None = None
+
+
+@frozen
+class RevenueReleaseResult(WireModel):
+    event_id: str
+    payee_user_id: str
+    status: str
+    error: str | None = None
+
+
+@frozen
+class RevenueReleasesAnswer(WireModel):
+    success: bool
+    processed: int
+    results: tuple[RevenueReleaseResult, ...]
+
+
+# --- PayoutsPort.personal_data: a payee's earnings and payouts for their data download ---------
+
+class PayoutsPersonalDataQuerySerializer(serializers.Serializer):
+    userId = _id()
+
+
+class PayoutsPersonalDataSerializer(serializers.Serializer):
+    balances = serializers.ListField(child=serializers.DictField())
+    ledger = serializers.ListField(child=serializers.DictField())
+    payouts = serializers.ListField(child=serializers.DictField())
+    payoutAccount = serializers.DictField(allow_null=True, required=False)
+    taxInfo = serializers.DictField(allow_null=True, required=False)
+
+
+@frozen
+class PayoutsPersonalData(WireModel):
+    balances: tuple[dict, ...] = ()
+    ledger: tuple[dict, ...] = ()
+    payouts: tuple[dict, ...] = ()
+    payout_account: dict | None = None
+    tax_info: dict | None = None

@@ -1,0 +1,29 @@
+"""``OrdersPort``: what other Commerce apps ask the orders app.
+
+Declared here, implemented by ``orders/providers.py`` (``LocalOrders``, registered in
+``OrdersConfig.ready()``). Identity is its caller (the data download) and lives on the
+same side, so ``orders_port()`` answers the registered implementation in process.
+"""
+
+from abc import abstractmethod
+
+from integration.contracts.orders import OrdersPersonalData
+from integration.ports.base import Port, PortNotImplementedError, implementation_of
+from integration.routes import COMMERCE
+
+
+class OrdersPort(Port):
+    name = "orders"
+    side = COMMERCE
+
+    @abstractmethod
+    def personal_data(self, *, user_id: str) -> OrdersPersonalData:
+        """The buyer's orders, lines, payments and refunds (an erased buyer's orders stay, anonymised)."""
+
+
+def orders_port() -> OrdersPort:
+    implementation = implementation_of(OrdersPort)
+    if implementation is None:
+        raise PortNotImplementedError("OrdersPort has no implementation: is the orders app installed "
+                                      "(it is served by the Commerce side only)?")
+    return implementation
