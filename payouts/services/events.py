@@ -219,8 +219,15 @@ def revenue_events_post(*, events: Sequence[RevenueEvent], now: datetime) -> lis
                           .values_list("order_id", "currency"))
     lots: dict[str, dict[tuple[str, str], PendingAmount]] = {}
     if original_ids:
-        for lot in (PendingAmount.objects.select_for_update().select_related("forfeited_to")
-                    .filter(event_id__in=original_ids).exclude(reason="forfeit")):
+        # The sales' lots and the platform lots their forfeited shares became (same eventId), all locked:
+        # a clearing run moving one of them waits, or has moved it before we read it.
+        locked = {lot.id: lot for lot in PendingAmount.objects.select_for_update()
+                  .filter(event_id__in=original_ids).order_by("id")}
+        for lot in locked.values():
+            if lot.reason == "forfeit":
+                continue
+            if lot.forfeited_to_id:
+                lot.forfeited_to = locked[lot.forfeited_to_id]
             lots.setdefault(lot.event_id, {})[(lot.payee_user_id, lot.reason)] = lot
 
     statuses: dict[int, str] = {}

@@ -143,7 +143,7 @@ def payout_mark_paid(*, payout_id, transfer_id: str, now: datetime) -> Payout:
     payout.transfer_id = transfer_id
     payout.completed_at = now
     payout.save(update_fields=["status", "transfer_id", "completed_at"])
-    _email(payout, "payouts_payout_sent")
+    _email(payout, "payouts/payout_sent")
     return payout
 
 
@@ -162,7 +162,7 @@ def payout_mark_failed(*, payout_id, reason: str, now: datetime) -> Payout:
     payout.failure_reason = (reason or "The transfer was refused.")[:500]
     payout.completed_at = now
     payout.save(update_fields=["status", "failure_reason", "completed_at"])
-    _email(payout, "payouts_payout_failed")
+    _email(payout, "payouts/payout_failed")
     return payout
 
 
@@ -229,7 +229,7 @@ def _tax_info_reminder(*, payee_user_id: str, available: Decimal, currency: str)
     """Sent on the payee's payout day only (so at most once a week or a month)."""
     payee = remote.payee_get(user_id=payee_user_id)
     if payee is not None:
-        send_templated_email(to=payee.email, template="payouts_tax_info_needed",
+        send_templated_email(to=payee.email, template="payouts/tax_info_needed",
                              context={"amount": format_money(available, currency)})
 
 
