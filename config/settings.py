@@ -210,6 +210,9 @@ CATALOG_RECONCILE_SECONDS = env.int("CATALOG_RECONCILE_SECONDS", default=3600)
 if SERVES_COMMERCE:
     CELERY_BEAT_SCHEDULE["catalog-reconcile"] = {"task": "catalog.tasks.catalog_reconcile",
                                                  "schedule": float(CATALOG_RECONCILE_SECONDS)}
+    # Payouts: pending amounts become available when their date comes; payees are paid on their payout day.
+    CELERY_BEAT_SCHEDULE["payouts-clear-pending"] = {"task": "payouts.tasks.clear_pending", "schedule": 900.0}
+    CELERY_BEAT_SCHEDULE["payouts-run"] = {"task": "payouts.tasks.run_payouts", "schedule": 3600.0}
 # A broker restart must not kill the worker: reconnect for ever, at start-up as well as later.
 CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -305,9 +308,6 @@ IDENTITY_USER_CACHE_SECONDS = env.int("IDENTITY_USER_CACHE_SECONDS",
                                       default=300 if SECURITY_CACHE_URL else TOKEN_VALIDATION_CACHE_SECONDS)
 # LMS billing-admins may be made commerce-admins by the LMS (000_... section 4.3, optional mapping).
 BILLING_ADMIN_MAPS_TO_COMMERCE_ADMIN = env.bool("BILLING_ADMIN_MAPS_TO_COMMERCE_ADMIN", default=False)
-# Providers ("<app>.personal_data", kwargs user_id) whose answers join a user's data download.
-IDENTITY_PERSONAL_DATA_PROVIDERS = env.list("IDENTITY_PERSONAL_DATA_PROVIDERS", default=[
-    "orders.personal_data", "payouts.personal_data", "catalog.personal_data"])
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_TTL_SECONDS),
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=JWT_REFRESH_TTL_SECONDS),

@@ -19,8 +19,11 @@ from identity.models import (
     UserRole,
 )
 from identity.tokens import ACCESS, TokenExpired, TokenInvalid, decode
-from integration import registry
 from integration.errors import ApplicationError
+from integration.ports import PortNotImplementedError
+from integration.ports.learning import learning_port
+from integration.ports.orders import orders_port
+from integration.ports.payouts import payouts_port
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +114,18 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
+def _personal_data_ports(*, user_id: str):
+    """The other apps' parts of the data download, each asked through its port."""
+    return [
+        ("orders", lambda: orders_port().personal_data(user_id=user_id)),
+        ("payouts", lambda: payouts_port().personal_data(user_id=user_id)),
+        ("lms", lambda: learning_port().personal_data(commerce_user_id=user_id)),
+    ]
+
+
 def user_personal_data(*, user: User) -> dict:
-    """Everything identity holds about a person, as JSON (the data download), plus what the
-    providers named in IDENTITY_PERSONAL_DATA_PROVIDERS add for their apps."""
+    """Everything identity holds about a person, as JSON (the data download), plus what orders,
+    payouts and the LMS hold, each through its port."""
     data = {
         "exportedAt": timezone.now().isoformat(),
         "user": {
@@ -147,12 +159,12 @@ def user_personal_data(*, user: User) -> dict:
             for row in LmsAccountLink.objects.filter(user=user).order_by("id")
         ],
     }
-    for name in settings.IDENTITY_PERSONAL_DATA_PROVIDERS:
-        if not registry.has_provider(name):
-            continue
+    for section, ask in _personal_data_ports(user_id=str(user.id)):
         try:
-            data[name.split(".", 1)[0]] = registry.get_provider(name)(user_id=str(user.id))
+            data[section] = ask().to_wire()
+        except PortNotImplementedError:
+            continue  # that app is not part of this deployment
         except ApplicationError as exc:
-            logger.warning("personal data provider %s failed: %s", name, exc.code)
-            data[name.split(".", 1)[0]] = {"error": exc.code}
+            logger.warning("personal data from %s failed: %s", section, exc.code)
+            data[section] = {"error": exc.code}
     return data

@@ -1,4 +1,4 @@
-"""Identity's URLs, included at the root (full paths here)."""
+"""Identity's URLs, included at the root (full paths here; those the other side calls come from the route table)."""
 
 from allauth.account import views as allauth_views
 from dj_rest_auth.registration.views import ResendEmailVerificationView, VerifyEmailView
@@ -8,6 +8,8 @@ from django.urls import include, path, re_path
 from identity.api import auth, roles, service
 from identity.authentication import USER_AUTHENTICATION
 from identity.views import pages
+from integration.routes import django_path
+from integration.topics import Topic
 
 urlpatterns = [
     # --- API: accounts and tokens (paths exactly as shared/API.md writes them) ---
@@ -26,22 +28,22 @@ urlpatterns = [
          name="rest_password_reset_confirm"),
     path("api/v1/auth/password/change/", PasswordChangeView.as_view(authentication_classes=USER_AUTHENTICATION),
          name="rest_password_change"),
-    path("api/v1/auth/validate-token", auth.ValidateTokenApi.as_view(), name="identity-validate-token"),
+    path(django_path("identity.validate_token"), auth.ValidateTokenApi.as_view(), name="identity-validate-token"),
     # --- API: roles (spec 6.1.4) ---
-    path("api/v1/users/<str:userId>/roles", roles.UserRolesApi.as_view(), name="identity-user-roles"),
-    path("api/v1/users/<str:userId>/roles/<str:role>", roles.UserRoleApi.as_view(), name="identity-user-role"),
+    path(django_path(Topic.ROLE_GRANT), roles.UserRolesApi.as_view(), name="identity-user-roles"),
+    path(django_path(Topic.ROLE_REVOKE), roles.UserRoleApi.as_view(), name="identity-user-role"),
     # --- API: service-to-service ---
-    path("api/v2/auth/service-token", service.ServiceTokenApi.as_view(), name="identity-service-token"),
-    path("api/v1/identity/phase", service.IdentityPhaseApi.as_view(), name="identity-phase"),
-    path("api/v1/identity/import-user", service.ImportUserApi.as_view(), name="identity-import-user"),
-    path("api/v1/identity/users/find", service.UserFindApi.as_view(), name="identity-user-find"),
-    path("api/v1/identity/users/<str:userId>", service.UserGetApi.as_view(), name="identity-user-get"),
-    path("api/v1/identity/platform-payee", service.PlatformPayeeApi.as_view(), name="identity-platform-payee"),
+    path(django_path("identity.issue_service_token"), service.ServiceTokenApi.as_view(), name="identity-service-token"),
+    path(django_path("identity.phase"), service.IdentityPhaseApi.as_view(), name="identity-phase"),
+    path(django_path("identity.import_user"), service.ImportUserApi.as_view(), name="identity-import-user"),
+    path(django_path("identity.user_find"), service.UserFindApi.as_view(), name="identity-user-find"),
+    path(django_path("identity.user_get"), service.UserGetApi.as_view(), name="identity-user-get"),
+    path(django_path("identity.platform_payee"), service.PlatformPayeeApi.as_view(), name="identity-platform-payee"),
     # --- pages ---
     path("account/", pages.account_home, name="account-home"),
     path("account/data/", pages.account_data, name="account-data"),
     path("account/delete/", pages.account_delete, name="account-delete"),
-    path("account/sso/lms/", pages.lms_sso_start, name="lms-sso-start"),
+    path(django_path("identity.sso_start"), pages.lms_sso_start, name="lms-sso-start"),
     # dj-rest-auth's password reset email links to a page of this name: allauth's reset-from-key page.
     re_path(r"^account/password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$",
             allauth_views.password_reset_from_key, name="password_reset_confirm"),

@@ -8,6 +8,7 @@ spec's (``000_…`` section 6, ``002_…`` connector 2) and ``shared/API.md``'s.
 the other side comes from :func:`url_for`.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -121,6 +122,11 @@ def url_for(name: str, *, absolute: bool = False, **path_params: str) -> str:
     route = route_named(name)
     return side_url(route.receiver, route.path.format(**path_params) if path_params else route.path,
                     absolute=absolute)
+
+
+def django_path(name: str) -> str:
+    """Route ``name``'s path as a Django URL pattern (``{userId}`` -> ``<str:userId>``), for the serving app's urls.py."""
+    return re.sub(r"\{(\w+)\}", r"<str:\1>", route_named(name).path.lstrip("/"))
 
 
 def side_url(side: str, path: str, *, absolute: bool = False) -> str:

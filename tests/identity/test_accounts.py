@@ -13,7 +13,6 @@ from identity.selectors import token_validate
 from identity.services.accounts import user_erase
 from identity.services.roles import role_grant
 from identity.services.tokens import token_pair_issue
-from integration import registry
 from integration.models import OutboxMessage
 from tests.identity.factories import PASSWORD, UserFactory
 
@@ -45,11 +44,20 @@ def test_the_api_export_holds_the_users_own_data(api_client, user, bearer):
     assert other.email not in json.dumps(data)
 
 
-def test_the_export_includes_what_other_apps_provide(api_client, user, bearer, settings):
-    settings.IDENTITY_PERSONAL_DATA_PROVIDERS = ["orders.personal_data"]
-    registry.register_provider("orders.personal_data", lambda *, user_id: {"orders": [{"userId": user_id}]})
+def test_the_export_includes_what_other_apps_hold_through_their_ports(api_client, user, bearer):
+    from integration.contracts.orders import OrdersPersonalData
+    from integration.ports.base import override
+    from integration.ports.orders import OrdersPort
+    from orders.providers import LocalOrders
+
+    class OneOrder(LocalOrders):
+        def personal_data(self, *, user_id: str) -> OrdersPersonalData:
+            return OrdersPersonalData(user_id=user_id, orders=({"orderId": "o-1"},))
+
+    override(OrdersPort, OneOrder())
     data = api_client.get("/api/v1/auth/me/export", **bearer(token_pair_issue(user=user).access)).json()
-    assert data["orders"] == {"orders": [{"userId": str(user.id)}]}
+    assert data["orders"] == {"userId": str(user.id), "orders": [{"orderId": "o-1"}]}
+    assert data["payouts"]["balances"] == [] and data["lms"]["exists"] is False
 
 
 def test_the_export_needs_a_signed_in_user(api_client):
