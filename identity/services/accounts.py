@@ -16,7 +16,10 @@ from rest_framework.authtoken.models import Token as DrfToken
 
 from identity import caching
 from identity.errors import (
+    ConcurrentImport,
     EmailConflictUnverified,
+    InvalidEmail,
+    InvalidLmsUserId,
     LmsUserConflict,
     UnsupportedHash,
     UserNotFound,
@@ -26,11 +29,10 @@ from identity.hashers import django_hash_from_raw_bcrypt
 from identity.models import LmsAccountLink, RoleAuditLog, User, UserRole
 from identity.selectors import identity_phase_get
 from identity.services.tokens import user_tokens_revoke_all
-from integration.errors import ApplicationError, ConflictError
 from integration.outbox import outbox_send
+from integration.topics import Topic
 
 ERASED_EMAIL_DOMAIN = "invalid"
-USER_ERASED_TOPIC = "identity.user_erased"
 _ERASURE_NAMESPACE = uuid.UUID("0b5d9c1e-52c4-4b0f-9a53-5f0d1f7a6c21")
 
 
@@ -75,7 +77,7 @@ def user_erase(*, user_id, actor: str, now: datetime | None = None) -> Erasure:
         UserRole.objects.filter(user=user).delete()
         user_tokens_revoke_all(user_id=user.pk, reason="erased", now=now)
         key = str(uuid.uuid5(_ERASURE_NAMESPACE, str(user.pk)))
-        outbox_send(topic=USER_ERASED_TOPIC, aggregate_key=f"user:{user.pk}", idempotency_key=key,
+        outbox_send(topic=Topic.USER_ERASED, aggregate_key=f"user:{user.pk}", idempotency_key=key,
                     payload={"idempotencyKey": key, "commerceUserId": str(user.pk), "erasedAt": now.isoformat()})
         caching.user_identity_forget(str(user.pk))
         transaction.on_commit(lambda: caching.user_identity_forget(str(user.pk)))
@@ -124,18 +126,17 @@ def identity_import_user(*, email: str, password_hash: str, lms_user_id: str,
     try:
         validate_email(email)
     except ValidationError:
-        raise ApplicationError("Not a valid email address.", code="invalid_email") from None
+        raise InvalidEmail() from None
     lms_user_id = str(lms_user_id or "").strip()
     if not lms_user_id or len(lms_user_id) > 255:
-        raise ApplicationError("lmsUserId is required.", code="invalid_lms_user_id")
+        raise InvalidLmsUserId()
     stored = stored_password_hash(password_hash)
     now = now or timezone.now()
     try:
         with transaction.atomic():
             return _import(email=email, stored_hash=stored, lms_user_id=lms_user_id, now=now)
     except IntegrityError:
-        raise ConflictError("Another import of this account ran at the same time; retry.",
-                            code="concurrent_import") from None
+        raise ConcurrentImport() from None
 
 
 def _import(*, email: str, stored_hash: str, lms_user_id: str, now: datetime) -> ImportedUser:
