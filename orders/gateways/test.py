@@ -1,0 +1,107 @@
+"""The built-in test gateway: Stripe's test payment methods, kept in our own database, no network.
+
+``pm_card_visa`` succeeds, ``pm_card_chargeDeclined`` is declined, ``pm_card_authenticationRequired``
+needs a confirmation step (the buyer's "3-D Secure" page, :meth:`TestGateway.authenticate`).
+The fee is Stripe's US card price, 2.9 % + 0.30.
+"""
+
+import secrets
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from integration.money import quantize
+from orders.errors import InvalidPaymentMethod, UnknownPaymentIntent
+from orders.gateways.base import (
+    FAILED,
+    REQUIRES_ACTION,
+    SUCCEEDED,
+    GatewayPayment,
+    GatewayRefund,
+    PaymentGateway,
+)
+from orders.models import TestGatewayIntent
+
+SUCCEEDING = frozenset({"pm_card_visa", "pm_card_mastercard", "pm_card_amex", "pm_card_visa_debit"})
+DECLINED = frozenset({"pm_card_chargeDeclined", "pm_card_visa_chargeDeclined", "pm_card_chargeDeclinedInsufficientFunds"})
+NEEDS_ACTION = frozenset({"pm_card_authenticationRequired", "pm_card_threeDSecure2Required",
+                          "pm_card_authenticationRequiredOnSetup"})
+FEE_RATE = Decimal("0.029")
+FEE_FIXED = Decimal("0.30")
+
+
+def test_fee(amount: Decimal, currency: str) -> Decimal:
+    return quantize(amount * FEE_RATE + FEE_FIXED, currency)
+
+
+class TestGateway(PaymentGateway):
+    name = "test"
+    label = "Test gateway (no card is charged)"
+
+    def charge(self, *, amount, currency, payment_method, idempotency_key, metadata):
+        existing = TestGatewayIntent.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return self._answer(existing)
+        if payment_method in SUCCEEDING:
+            status = SUCCEEDED
+        elif payment_method in DECLINED:
+            status = FAILED
+        elif payment_method in NEEDS_ACTION:
+            status = REQUIRES_ACTION
+        else:
+            raise InvalidPaymentMethod(details={"paymentMethod": payment_method[:64]})
+        intent_id = "tpi_" + secrets.token_hex(12)
+        try:
+            with transaction.atomic():
+                intent = TestGatewayIntent.objects.create(
+                    intent_id=intent_id, idempotency_key=idempotency_key, payment_method=payment_method,
+                    amount=amount, currency=currency, status=status,
+                    client_secret=f"{intent_id}_secret_{secrets.token_hex(12)}", created_at=timezone.now())
+        except IntegrityError:  # the same key at the same moment: the first one's answer
+            intent = TestGatewayIntent.objects.get(idempotency_key=idempotency_key)
+        return self._answer(intent)
+
+    def retrieve(self, *, intent_id):
+        intent = TestGatewayIntent.objects.filter(intent_id=intent_id).first()
+        if intent is None:
+            raise UnknownPaymentIntent(details={"paymentIntentId": intent_id})
+        return self._answer(intent)
+
+    def authenticate(self, *, intent_id: str, client_secret: str, success: bool) -> GatewayPayment:
+        """The buyer's confirmation step: passes (the charge goes through) or fails."""
+        updated = TestGatewayIntent.objects.filter(intent_id=intent_id, client_secret=client_secret,
+                                                   status=REQUIRES_ACTION).update(
+            status=SUCCEEDED if success else FAILED)
+        intent = TestGatewayIntent.objects.filter(intent_id=intent_id, client_secret=client_secret).first()
+        if intent is None:
+            raise UnknownPaymentIntent(details={"paymentIntentId": intent_id})
+        if not updated and intent.status == REQUIRES_ACTION:  # pragma: no cover - raced with itself
+            intent.refresh_from_db()
+        return self._answer(intent)
+
+    def refund(self, *, intent_id, amount, currency, idempotency_key):
+        with transaction.atomic():
+            intent = TestGatewayIntent.objects.select_for_update().filter(intent_id=intent_id).first()
+            if intent is None:
+                raise UnknownPaymentIntent(details={"paymentIntentId": intent_id})
+            if intent.refunded >= intent.amount:
+                return GatewayRefund(refund_id="", already_refunded=True)
+            intent.refunded = min(intent.amount, intent.refunded + amount)
+            intent.save(update_fields=["refunded"])
+        return GatewayRefund(refund_id="tre_" + secrets.token_hex(12))
+
+    @staticmethod
+    def _answer(intent: TestGatewayIntent) -> GatewayPayment:
+        if intent.status == SUCCEEDED:
+            return GatewayPayment(intent_id=intent.intent_id, status=SUCCEEDED,
+                                  transaction_id="tch_" + intent.intent_id.removeprefix("tpi_"),
+                                  fee=test_fee(intent.amount, intent.currency))
+        if intent.status == REQUIRES_ACTION:
+            return GatewayPayment(intent_id=intent.intent_id, status=REQUIRES_ACTION,
+                                  client_secret=intent.client_secret)
+        declined = intent.payment_method in DECLINED
+        return GatewayPayment(intent_id=intent.intent_id, status=FAILED,
+                              failure_code="card_declined" if declined else "payment_authentication_failed",
+                              failure_message="Your card was declined." if declined
+                              else "The confirmation step (3-D Secure) failed.")

@@ -1,0 +1,131 @@
+"""Carts: one per signed-in user and one per anonymous session, merged into the user's at login."""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from integration.errors import ApplicationError, error_for_code
+from orders import remote
+from orders.errors import (
+    AlreadyOwned,
+    CartCurrencyMismatch,
+    CartItemNotFound,
+    InvalidQuantity,
+    ProductNotPurchasable,
+    SeatLimit,
+)
+from orders.models import Cart, CartItem
+from orders.selectors import owned_external_ids
+
+
+def _product_error(code: str, fallback: type, **details):
+    error_class = error_for_code(code) or fallback
+    return error_class(details=details)
+
+
+def cart_get_or_create(*, user_id=None, session_key: str | None = None, now: datetime) -> Cart:
+    """The cart of ``user_id`` (when signed in) or of the anonymous ``session_key``."""
+    lookup = {"user_id": user_id} if user_id else {"session_key": session_key}
+    cart = Cart.objects.filter(**lookup).first()
+    if cart is not None:
+        return cart
+    try:
+        with transaction.atomic():
+            return Cart.objects.create(created_at=now, updated_at=now, **lookup)
+    except IntegrityError:  # made by a parallel request meanwhile
+        return Cart.objects.get(**lookup)
+
+
+def _validated_quantity(quantity) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int | str):
+        raise InvalidQuantity(details={"quantity": str(quantity)[:20]})
+    try:
+        value = int(quantity)
+    except (TypeError, ValueError):
+        raise InvalidQuantity(details={"quantity": str(quantity)[:20]}) from None
+    if value < 1:
+        raise InvalidQuantity(details={"quantity": value})
+    if value > 1:
+        raise SeatLimit(details={"quantity": value})
+    return value
+
+
+@transaction.atomic
+def cart_item_add(*, cart: Cart, product_id: str, quantity=1, user_id=None, now: datetime) -> CartItem:
+    """Adds a product (once: one seat per learner). Refuses unknown, archived, owned or other-currency products."""
+    quantity = _validated_quantity(quantity)
+    product_id = str(product_id)
+    existing_ids = list(cart.items.values_list("product_id", flat=True))
+    products = remote.products_get(product_ids=[product_id, *existing_ids])
+    product = products.get(product_id)
+    if product is None:
+        raise _product_error("product_not_found", ProductNotPurchasable, productId=product_id)
+    if not product.purchasable:
+        raise _product_error("product_archived", ProductNotPurchasable, productId=product_id)
+    currencies = {products[pid].currency for pid in existing_ids if pid in products and pid != product_id}
+    if currencies and product.currency not in currencies:
+        raise CartCurrencyMismatch(details={"productId": product_id, "productCurrency": product.currency,
+                                            "cartCurrency": sorted(currencies)[0]})
+    if user_id:
+        wanted = {part.external_id for part in product.bundle_items} or {product.external_id}
+        owned = owned_external_ids(user_id=user_id, external_ids=wanted)
+        if owned:
+            raise AlreadyOwned(details={"productId": product_id, "externalIds": sorted(owned)})
+    item, _ = CartItem.objects.get_or_create(cart=cart, product_id=product_id,
+                                                   defaults={"quantity": quantity, "added_at": now})
+    Cart.objects.filter(pk=cart.pk).update(updated_at=now)
+    return item
+
+
+@transaction.atomic
+def cart_item_remove(*, cart: Cart, item_id: int | str, now: datetime) -> None:
+    try:
+        deleted, _ = CartItem.objects.filter(cart=cart, pk=int(item_id)).delete()
+    except (TypeError, ValueError):
+        deleted = 0
+    if not deleted:
+        raise CartItemNotFound(details={"itemId": str(item_id)[:40]})
+    Cart.objects.filter(pk=cart.pk).update(updated_at=now)
+
+
+@transaction.atomic
+def cart_coupon_set(*, cart: Cart, code: str, user_id, now: datetime) -> Cart:
+    """Applies a coupon (checked now against the cart's lines; an empty code removes it)."""
+    from orders.services.pricing import cart_quote
+
+    code = (code or "").strip()
+    if code:
+        cart_quote(cart=cart, user_id=user_id, coupon_code=code, billing_country="")  # raises the coupon's error
+    cart.coupon_code = code
+    cart.updated_at = now
+    cart.save(update_fields=["coupon_code", "updated_at"])
+    return cart
+
+
+@transaction.atomic
+def cart_merge(*, anonymous_cart_id, user_id, now: datetime) -> Cart | None:
+    """At login: the anonymous session's items join the user's cart (what the user owns is left out)."""
+    try:
+        anonymous = Cart.objects.select_for_update().filter(pk=anonymous_cart_id, user_id__isnull=True).first()
+    except (ValueError, ValidationError):
+        return None
+    if anonymous is None:
+        return None
+    cart = cart_get_or_create(user_id=user_id, now=now)
+    cart = Cart.objects.select_for_update().get(pk=cart.pk)
+    present = set(cart.items.values_list("product_id", flat=True))
+    for item in anonymous.items.all():
+        if item.product_id in present:
+            continue
+        try:
+            with transaction.atomic():
+                cart_item_add(cart=cart, product_id=item.product_id, quantity=item.quantity, user_id=user_id, now=now)
+        except ApplicationError:  # no longer purchasable (archived, owned, other currency): left out
+            continue
+    if anonymous.coupon_code and not cart.coupon_code:
+        cart.coupon_code = anonymous.coupon_code
+    cart.updated_at = now
+    cart.save(update_fields=["coupon_code", "updated_at"])
+    anonymous.delete()
+    return cart

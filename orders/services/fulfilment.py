@@ -1,0 +1,230 @@
+"""Entitlements: the grant and revoke messages to the LMS (outbox), and what the LMS answers per line.
+
+The grant goes through the outbox in the transaction that marks the order paid; the
+LMS's answer comes back to :func:`entitlement_answer_store` (the outbox's reply handler),
+and approvals or rejections to :func:`enrollment_status_apply`. Either may come first,
+twice, or late: each line only moves forward (pending → failed → pending_approval →
+granted; revoked is final), so every order of arrival ends the same.
+"""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from integration.mail import send_templated_email
+from integration.outbox import outbox_send
+from integration.topics import Topic
+from orders import remote
+from orders.errors import OrderNotFound, UnknownOrderLine
+from orders.models import (
+    EnrollmentStatusReceipt,
+    EntitlementStatus,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
+from orders.state import order_transition
+
+E = EntitlementStatus
+RANK = {E.PENDING: 0, E.FAILED: 1, E.PENDING_APPROVAL: 2, E.GRANTED: 3}
+LMS_ANSWER_TO_STATUS = {"granted": E.GRANTED, "already_enrolled": E.GRANTED, "pending_approval": E.PENDING_APPROVAL,
+                        "failed": E.FAILED, "revoked": E.REVOKED}
+
+
+def _item(line: OrderLine, order: Order, *, refund_amount: Decimal | None = None) -> dict:
+    metadata = {"orderId": str(order.id), "transactionId": order.transaction_id, "amount": str(line.revenue_amount),
+                "currency": order.currency, "grossAmount": str(line.revenue_amount),
+                "processorFee": str(line.processor_fee), "orderItemId": str(line.id)}
+    if line.bundle_product_id:
+        metadata["bundleProductId"] = line.bundle_product_id
+    if refund_amount is not None:
+        metadata["refundAmount"] = str(refund_amount)
+    return {"productType": line.product_type, "externalId": line.external_id, "orderItemId": str(line.id),
+            "grantedAt": (order.paid_at or order.created_at).isoformat(), "metadata": metadata}
+
+
+def entitlement_grant_send(*, order: Order, now: datetime, lines: list[OrderLine] | None = None,
+                           reason: str = "payment", actor: str = "") -> None:
+    """Writes ``entitlement.granted`` for the order's lines (or ``lines``) to the outbox, in the caller's transaction."""
+    lines = lines if lines is not None else [line for line in order.lines.all()
+                                             if line.entitlement_status != E.REVOKED]
+    if not lines:
+        return
+    order.grants_sent += 1
+    order.last_grant_at = now
+    order.save(update_fields=["grants_sent", "last_grant_at"])
+    key = f"grant:{order.id}:{order.grants_sent}"
+    outbox_send(topic=Topic.ENTITLEMENT, aggregate_key=f"order:{order.id}", payload={
+        "event": "entitlement.granted", "idempotencyKey": key, "orderId": str(order.id),
+        "commerceUserId": str(order.user_id), "email": remote.user_get(user_id=str(order.user_id)).email,
+        "items": [_item(line, order) for line in lines]})
+    attempt = "First" if order.grants_sent == 1 else f"Attempt {order.grants_sent}:"
+    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now, actor=actor,
+                              message=f"{attempt} asked the learning platform to enroll you ({reason}).",
+                              data={"idempotencyKey": key, "lines": [str(line.id) for line in lines]})
+
+
+def entitlement_revoke_send(*, order: Order, refunds: dict[OrderLine, Decimal], now: datetime, key: str) -> None:
+    """Writes ``entitlement.revoked`` for refunded lines, each item carrying the amount given back."""
+    if not refunds:
+        return
+    outbox_send(topic=Topic.ENTITLEMENT, aggregate_key=f"order:{order.id}", payload={
+        "event": "entitlement.revoked", "idempotencyKey": key, "orderId": str(order.id),
+        "commerceUserId": str(order.user_id), "email": remote.user_get(user_id=str(order.user_id)).email,
+        "items": [_item(line, order, refund_amount=amount) for line, amount in refunds.items()]})
+    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now,
+                              message="Asked the learning platform to remove access to the refunded item(s).",
+                              data={"idempotencyKey": key, "lines": [str(line.id) for line in refunds]})
+
+
+def _line_for(order: Order, lines: dict, *, order_item_id: str | None, external_id: str | None) -> OrderLine | None:
+    if order_item_id and order_item_id in lines:
+        return lines[order_item_id]
+    return next((line for line in lines.values() if line.external_id == external_id), None)
+
+
+def _advance(line: OrderLine, status: str, *, now: datetime, enrollment_id: str = "", error: str = "") -> bool:
+    """Moves a line forward only; answers whether it changed."""
+    changed = False
+    if enrollment_id and not line.enrollment_id:
+        line.enrollment_id, changed = enrollment_id[:64], True
+    if line.entitlement_status == E.REVOKED:
+        return changed
+    if status == E.REVOKED or RANK[status] > RANK[line.entitlement_status] or (
+            status == E.FAILED and line.entitlement_status == E.FAILED and error != line.entitlement_error):
+        line.entitlement_status = status
+        line.entitlement_error = error[:500] if status in (E.FAILED, E.REVOKED) else ""
+        line.entitlement_answered_at = now
+        changed = True
+    return changed
+
+
+def is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _lock_order(order_id) -> Order:
+    order = Order.objects.select_for_update().filter(pk=order_id).first() if is_uuid(order_id) else None
+    if order is None:
+        raise OrderNotFound(details={"orderId": str(order_id)})
+    return order
+
+
+@transaction.atomic
+def entitlement_answer_store(*, order_id: str, event: str, results, lms_user_id: str, now: datetime) -> Order:
+    """Stores the LMS's answer to a grant or revoke, per line; completes the order once every line is answered."""
+    order = _lock_order(order_id)
+    lines = {str(line.id): line for line in order.lines.select_for_update()}
+    if lms_user_id and order.lms_user_id != lms_user_id:
+        order.lms_user_id = lms_user_id[:64]
+        order.save(update_fields=["lms_user_id"])
+    newly_pending_approval = []
+    for result in results:
+        line = _line_for(order, lines, order_item_id=result.order_item_id, external_id=result.external_id)
+        if line is None:
+            continue
+        status = LMS_ANSWER_TO_STATUS.get(result.status, E.FAILED)
+        if event == "entitlement.granted" and status == E.REVOKED:
+            status = E.FAILED
+        if event == "entitlement.revoked" and status != E.REVOKED:
+            OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now,
+                                      message=f"The learning platform could not remove access to {line.name}: "
+                                              f"{result.error or result.status}.")
+            continue
+        error = f"The learning platform refused the item: {result.error}" if status == E.FAILED else ""
+        before = line.entitlement_status
+        if _advance(line, status, now=now, enrollment_id=result.enrollment_id or "", error=error):
+            line.save(update_fields=["entitlement_status", "enrollment_id", "entitlement_error",
+                                     "entitlement_answered_at"])
+            if line.entitlement_status != before:
+                OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now,
+                                          message=_plain_answer(line), data={"line": str(line.id),
+                                                                             "answer": result.status})
+                if line.entitlement_status == E.PENDING_APPROVAL:
+                    newly_pending_approval.append(line)
+    if newly_pending_approval:
+        _email(order, "orders/pending_approval", {"items": [line.name for line in newly_pending_approval]})
+    order_complete_if_answered(order=order, lines=list(lines.values()), now=now)
+    return order
+
+
+def _plain_answer(line: OrderLine) -> str:
+    return {
+        E.GRANTED: f"You are enrolled in {line.name}.",
+        E.PENDING_APPROVAL: f"{line.name} needs the department's approval; we will email you.",
+        E.FAILED: f"Enrollment in {line.name} did not go through yet ({line.entitlement_error}); we are retrying.",
+        E.REVOKED: f"Access to {line.name} was removed.",
+    }.get(line.entitlement_status, f"{line.name}: {line.get_entitlement_status_display()}.")
+
+
+def order_complete_if_answered(*, order: Order, lines: list[OrderLine], now: datetime) -> None:
+    if order.status == OrderStatus.PAID and all(line.entitlement_status != E.PENDING for line in lines):
+        order_transition(order=order, to=OrderStatus.COMPLETED, now=now,
+                         message="Order completed: the learning platform has answered for every item.")
+
+
+def enrollment_status_apply(*, enrollment_id: str, event: str, order_id: str, order_item_id: str,
+                            reason: str, now: datetime) -> dict:
+    """``enrollment.approved`` completes the line; ``enrollment.rejected`` ends it and refunds it (once, for good)."""
+    try:
+        with transaction.atomic():
+            receipt = EnrollmentStatusReceipt.objects.create(enrollment_id=enrollment_id[:64], event=event[:32],
+                                                             order_id=order_id[:64], order_item_id=order_item_id[:64],
+                                                             received_at=now)
+            return _enrollment_status_apply(receipt=receipt, reason=reason, now=now)
+    except IntegrityError:
+        receipt = EnrollmentStatusReceipt.objects.filter(enrollment_id=enrollment_id[:64], event=event[:32]).first()
+        if receipt is None:
+            raise
+        line = OrderLine.objects.filter(pk=receipt.order_item_id).only("entitlement_status").first()
+        return {"success": True, "orderId": receipt.order_id, "orderItemId": receipt.order_item_id,
+                "entitlementStatus": line.entitlement_status if line else ""}
+
+
+def _enrollment_status_apply(*, receipt: EnrollmentStatusReceipt, reason: str, now: datetime) -> dict:
+    if not (is_uuid(receipt.order_id) and is_uuid(receipt.order_item_id)):
+        raise UnknownOrderLine(details={"orderId": receipt.order_id, "orderItemId": receipt.order_item_id})
+    try:
+        order = _lock_order(receipt.order_id)
+    except OrderNotFound:
+        raise UnknownOrderLine(details={"orderId": receipt.order_id, "orderItemId": receipt.order_item_id}) from None
+    lines = {str(line.id): line for line in order.lines.select_for_update()}
+    line = lines.get(receipt.order_item_id)
+    if line is None:
+        raise UnknownOrderLine(details={"orderId": receipt.order_id, "orderItemId": receipt.order_item_id})
+    if receipt.event == "enrollment.approved":
+        if _advance(line, E.GRANTED, now=now, enrollment_id=receipt.enrollment_id):
+            line.save()
+            OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.APPROVAL, created_at=now,
+                                      message=f"Your enrollment in {line.name} was approved.")
+        receipt.outcome = f"line {line.entitlement_status}"
+    else:
+        from orders.services.refunds import refund_for_rejection
+
+        _advance(line, E.REVOKED, now=now, enrollment_id=receipt.enrollment_id,
+                 error=f"Enrollment rejected{': ' + reason if reason else ''}")
+        line.save()
+        OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.APPROVAL, created_at=now,
+                                  message=f"Your enrollment in {line.name} was not approved"
+                                          f"{' (' + reason + ')' if reason else ''}; it is refunded.")
+        refund = refund_for_rejection(order=order, line=line, reason=reason, now=now)
+        receipt.outcome = f"rejected, refunded {refund.amount if refund else 0}"
+    receipt.save(update_fields=["outcome"])
+    order_complete_if_answered(order=order, lines=list(lines.values()), now=now)
+    return {"success": True, "orderId": str(order.id), "orderItemId": str(line.id),
+            "entitlementStatus": line.entitlement_status}
+
+
+def _email(order: Order, template: str, extra: dict) -> None:
+    buyer = remote.user_get(user_id=str(order.user_id))
+    if buyer.email.endswith("@invalid"):
+        return
+    send_templated_email(to=buyer.email, template=template, context={
+        "order_number": order.number, "order_id": str(order.id), **extra})

@@ -1,0 +1,48 @@
+"""The order state machine: every status change goes through :func:`order_transition`.
+
+``pending`` → ``paid`` → ``completed``; ``payment_failed`` (a new attempt may still pay);
+``partially_refunded`` and ``refunded`` after money went back; ``canceled`` before any did.
+"""
+
+from datetime import datetime
+
+from orders.errors import InvalidOrderTransition
+from orders.models import Order, OrderEvent
+from orders.models import OrderStatus as S
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING: frozenset({S.PAID, S.PAYMENT_FAILED, S.CANCELED}),
+    S.PAYMENT_FAILED: frozenset({S.PAID, S.CANCELED}),
+    S.PAID: frozenset({S.COMPLETED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.COMPLETED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.REFUNDED: frozenset(),
+    S.CANCELED: frozenset(),
+}
+PAID_STATES = frozenset({S.PAID, S.COMPLETED, S.PARTIALLY_REFUNDED})
+PAYABLE_STATES = frozenset({S.PENDING, S.PAYMENT_FAILED})
+
+
+def can_transition(current: str, target: str) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+def order_transition(*, order: Order, to: str, now: datetime, actor: str = "", message: str = "") -> Order:
+    """Moves ``order`` (locked by the caller) to ``to`` or raises 409 ``invalid_order_transition``."""
+    if not can_transition(order.status, to):
+        raise InvalidOrderTransition(details={"from": order.status, "to": str(to)})
+    previous = order.status
+    order.status = to
+    order.updated_at = now
+    fields = ["status", "updated_at"]
+    if to == S.PAID:
+        order.paid_at = now
+        fields.append("paid_at")
+    if to == S.COMPLETED:
+        order.completed_at = now
+        fields.append("completed_at")
+    order.save(update_fields=fields)
+    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.STATUS, actor=actor, created_at=now,
+                              message=message or f"Order {S(to).label.lower()}.",
+                              data={"from": previous, "to": str(to)})
+    return order
