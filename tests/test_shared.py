@@ -137,3 +137,37 @@ def test_seed_demo_runs_each_apps_seeder_and_is_idempotent():
     assert "admin@example.com / demo-pass-123" in first.getvalue()
     assert "Demo data ready" in second.getvalue() and "created" not in second.getvalue()
     assert apps.get_model("identity", "User").objects.filter(email__endswith="@example.com").count() == 5
+
+
+TOPIC_TAKING_CALLS = {"register_handler", "register_reply_handler", "outbox_send", "contract_of", "message_of",
+                      "validate_message"}
+
+
+def test_no_topic_name_is_written_outside_the_topic_enum():
+    """Topics are ``integration.topics.Topic`` members: a sender or receiver never spells the string."""
+    from integration.topics import Topic
+
+    names = {str(topic) for topic in Topic}
+    offenders = []
+    for path in [*ROOT.glob("integration/**/*.py"), *(p for app in DOMAIN_APPS for p in ROOT.glob(f"{app}/**/*.py"))]:
+        if "migrations" in path.parts or path.name == "topics.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            candidates = [kw.value for kw in node.keywords if kw.arg == "topic"]
+            if func in TOPIC_TAKING_CALLS and node.args:
+                candidates.append(node.args[0])
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno}" for value in candidates
+                          if isinstance(value, ast.Constant) and value.value in names]
+    assert offenders == []
+
+
+def test_every_topic_has_a_route_a_contract_and_a_message_type():
+    from integration.contracts import TOPIC_CONTRACTS
+    from integration.routes import TOPICS
+    from integration.topics import Topic
+
+    assert set(TOPIC_CONTRACTS) == set(TOPICS) == set(Topic)
+    assert all(contract.message is not None and contract.answer is not None for contract in TOPIC_CONTRACTS.values())
