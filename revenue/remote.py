@@ -2,10 +2,7 @@
 
 * identity (Commerce): payees' Commerce ids from their emails, the platform's payee;
 * learning (LMS): who may change a course's revenue split, a course's title, whether the
-  instructor interaction requirement of an enrollment is met.
-
-The learning port's ``access_check``, ``course_get`` and ``interaction_status`` are added by the
-learning app; while a deployment's port lacks one, the fallback written beside it applies.
+  instructor interaction requirement of an enrollment is met, a Commerce user's LMS account.
 """
 
 from dataclasses import dataclass
@@ -14,9 +11,10 @@ from integration.errors import ApplicationError, NotFoundError
 from integration.ports.identity import identity_port
 from integration.ports.learning import learning_port
 
-# The learning app's named right for changing revenue splits (learning/permissions.py ``Right``).
+# The learning app's named rights (learning/permissions.py ``Right``).
 REVENUE_MANAGE_RIGHT = "billing:revenue:manage"
-GLOBAL_ADMIN = "global-admin"
+COURSE_MANAGE_RIGHT = "content:courses:manage"
+PROGRAM_MANAGE_RIGHT = "content:programs:manage"
 
 
 @dataclass(frozen=True)
@@ -47,49 +45,50 @@ def platform_payee() -> Payee | None:
     return Payee(commerce_user_id=str(user.id), email=user.email)
 
 
-def revenue_access_check(*, lms_user_id: str, user_types: tuple[str, ...] | list[str], product_type: str,
-                         external_id: str) -> bool:
-    """The one permission question of this app: may this LMS user change this product's revenue split?
+def revenue_access_check(*, lms_user_id: str, product_type: str, external_id: str) -> bool:
+    """The one permission question of this app: may this LMS user see and change this product's revenue split?
 
-    Asked of the learning app's ``access_check`` (content admins and department admins of the
-    course's department). Without it, only LMS global admins may.
+    Billing admins (``billing:revenue:manage``) may; so may content admins and department admins of the
+    course's department (``content:courses:manage``), unless they are on the course's own staff: a content
+    creator or instructor never sets their own share. The learning port scopes rights by course; a program
+    is checked as "holds the right somewhere" (``content:programs:manage``).
     """
     if not lms_user_id:
         return False
     port = learning_port()
-    check = getattr(port, "access_check", None)
-    if check is not None and product_type == "course":
-        return bool(check(lms_user_id=lms_user_id, right=REVENUE_MANAGE_RIGHT, course_id=external_id))
-    return GLOBAL_ADMIN in tuple(user_types or ())
+    course_id = external_id if product_type == "course" else None
+    if port.access_check(lms_user_id=lms_user_id, right=REVENUE_MANAGE_RIGHT, course_id=course_id).allowed:
+        return True
+    manage = COURSE_MANAGE_RIGHT if product_type == "course" else PROGRAM_MANAGE_RIGHT
+    if not port.access_check(lms_user_id=lms_user_id, right=manage, course_id=course_id).allowed:
+        return False
+    if product_type != "course":
+        return True
+    course = _course(external_id)
+    return course is None or all(str(member.lms_user_id) != str(lms_user_id) for member in course.staff)
+
+
+def _course(external_id: str):
+    try:
+        return learning_port().course_get(external_id=external_id)
+    except ApplicationError:
+        return None
 
 
 def course_title(*, product_type: str, external_id: str) -> str:
-    """The course's title for pages and records; empty when the learning app cannot say."""
-    port = learning_port()
-    getter = getattr(port, "course_get", None)
-    if getter is None or product_type != "course":
+    """The course's title for pages and records; empty when the learning app does not know it."""
+    if product_type != "course":
         return ""
-    try:
-        course = getter(external_id=external_id)
-    except ApplicationError:
-        return ""
-    return str(getattr(course, "title", "") or "")
+    course = _course(external_id)
+    return course.title if course else ""
 
 
 def interaction_met(*, enrollment_id: str) -> bool:
     """Whether the instructor interaction requirement of this enrollment is met, as learning knows it."""
-    port = learning_port()
-    status = getattr(port, "interaction_status", None)
-    if status is None:
-        return False
     try:
-        answer = status(enrollment_id=enrollment_id)
+        return bool(learning_port().interaction_status(enrollment_id=enrollment_id).eligible)
     except ApplicationError:
         return False
-    for name in ("met", "eligible", "interaction_met"):
-        if hasattr(answer, name):
-            return bool(getattr(answer, name))
-    return bool(answer)
 
 
 def lms_user_id_of(*, commerce_user_id: str) -> str:

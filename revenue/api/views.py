@@ -96,7 +96,7 @@ class RevenueConfigApi(APIView):
 
     def _check(self, request, external_id: str) -> None:
         caller = request.user
-        if not remote.revenue_access_check(lms_user_id=caller.lms_user_id, user_types=caller.user_types,
+        if not remote.revenue_access_check(lms_user_id=caller.lms_user_id,
                                            product_type=self.product_type, external_id=external_id):
             raise RevenueConfigForbidden(details={"productType": self.product_type, "externalId": external_id})
 

@@ -45,7 +45,7 @@ def _render(request, template: str, context: dict, *, status: int = 200) -> Http
 
 
 def _may_edit(caller: LmsCaller, product_type: str, external_id: str) -> bool:
-    return remote.revenue_access_check(lms_user_id=caller.lms_user_id, user_types=caller.user_types,
+    return remote.revenue_access_check(lms_user_id=caller.lms_user_id,
                                        product_type=product_type, external_id=external_id)
 
 
