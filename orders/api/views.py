@@ -17,6 +17,7 @@ from orders.api.serializers import (
     PayInput,
     RefundInput,
     cart_representation,
+    money,
     totals,
 )
 from orders.gateways import get_gateway
@@ -167,7 +168,7 @@ class OrderRefundsApi(APIView):
             actor=f"user:{request.user.pk}", line_ids=data.validated_data.get("lineIds"),
             amount=data.validated_data.get("amount"), buyer_id=None if admin else request.user.pk)
         order = order_get(order_id=refund.order_id)
-        return Response({"refund": {"id": str(refund.id), "amount": str(refund.amount), "currency": refund.currency,
+        return Response({"refund": {"id": str(refund.id), "amount": money(refund.amount, refund.currency), "currency": refund.currency,
                                     "reason": refund.reason, "createdAt": refund.created_at.isoformat()},
                          "order": OrderOutput(order).data}, status=status.HTTP_201_CREATED)
 
