@@ -1,11 +1,18 @@
 """The inbox: each received idempotency key is processed once and answered the same way after.
 
 A key is claimed by INSERTing its row (the unique constraint decides between
-concurrent deliveries, never a read-then-write), and the claim is committed on
-its own so other workers see it. The handler then runs, and the row is marked
-done with its answer, in one transaction. A handler that fails releases the
-claim, so the sender's retry runs it again; a worker that dies leaves a claim
-whose lease expires, and the next delivery takes it over.
+concurrent deliveries, never a read-then-write). On the webhook path the claim
+is committed on its own so that a concurrent delivery of the key gets a quick
+409; the handler then runs, and the row is marked done with its answer, in one
+transaction. A handler that fails releases the claim, so the sender's retry
+runs it again; a receiver that dies leaves a claim whose lease runs out when
+the sender's outbox lease does (both last ``OUTBOX_LEASE_SECONDS``), so the
+sender's next attempt takes it over at once instead of being told "in progress".
+
+The local adapter holds the outbox lease and an open transaction already: there
+the claim is written in that transaction, with the handler's writes and the
+delivered mark, and commits or rolls back with them (``in_transaction``). A
+worker killed inside the handler then leaves no claim at all.
 """
 
 from collections.abc import Callable
@@ -13,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from integration import metrics
@@ -23,10 +30,6 @@ from integration.logging import get_logger
 from integration.models import InboxEntry
 
 logger = get_logger(__name__)
-
-# A handler slower than this is presumed dead and its key may be taken over.
-INBOX_LEASE_SECONDS = 300
-
 
 class IdempotencyKeyReusedError(ApplicationError):
     status_code = 422
@@ -48,15 +51,22 @@ class InboxResult:
 
 
 def inbox_process(*, idempotency_key: str, topic: str, body_sha256: str, run: Callable[[], dict],
-                  now: datetime | None = None) -> InboxResult:
+                  now: datetime | None = None, in_transaction: bool = False,
+                  lease_expires_at: datetime | None = None) -> InboxResult:
     """Runs ``run`` once per ``idempotency_key`` and returns its answer, stored for replays.
 
     Raises :class:`IdempotencyKeyReusedError` (422) for the same key with another
     body and :class:`InboxInProgressError` (409) while another delivery of the key
     runs. Whatever ``run`` raises is re-raised after the claim is released.
+    ``in_transaction``: the caller holds an open transaction and the message's
+    outbox lease (until ``lease_expires_at``); the claim is written in it and
+    shares its fate, and an exception leaves the caller to roll back.
     """
     now = now or timezone.now()
-    lease_expires_at = now + timedelta(seconds=INBOX_LEASE_SECONDS)
+    lease_expires_at = lease_expires_at or now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    if in_transaction:
+        return _process_in_transaction(idempotency_key=idempotency_key, topic=topic, body_sha256=body_sha256,
+                                       run=run, now=now, lease_expires_at=lease_expires_at)
     entry = _claim(idempotency_key=idempotency_key, topic=topic, body_sha256=body_sha256, now=now,
                    lease_expires_at=lease_expires_at)
     if entry is None:
@@ -64,15 +74,10 @@ def inbox_process(*, idempotency_key: str, topic: str, body_sha256: str, run: Ca
         if existing is None:
             # Released between our INSERT and this read: the caller's retry will claim it.
             raise InboxInProgressError()
-        if existing.body_sha256 != body_sha256:
-            raise IdempotencyKeyReusedError(details={"idempotencyKey": idempotency_key})
-        if existing.state == InboxEntry.State.DONE:
-            metrics.inbox_duplicates_total.labels(topic=topic).inc()
-            return InboxResult(status_code=existing.status_code or 200, body=existing.response or {},
-                               replayed=True)
+        answered = _stored_answer(existing, topic=topic, body_sha256=body_sha256)
+        if answered is not None:
+            return answered
         entry = _take_over_stale(existing, now=now, lease_expires_at=lease_expires_at)
-        if entry is None:
-            raise InboxInProgressError(details={"idempotencyKey": idempotency_key})
 
     try:
         with transaction.atomic():
@@ -110,15 +115,61 @@ def _claim(*, idempotency_key: str, topic: str, body_sha256: str, now: datetime,
         return None
 
 
-def _take_over_stale(entry: InboxEntry, *, now: datetime, lease_expires_at: datetime) -> InboxEntry | None:
+def _take_over_stale(entry: InboxEntry, *, now: datetime, lease_expires_at: datetime) -> InboxEntry:
+    """The claim of a delivery whose lease ran out (its worker died), or 409 while it still runs."""
     if entry.lease_expires_at > now:
-        return None
+        raise InboxInProgressError(details={"idempotencyKey": entry.idempotency_key})
     taken = InboxEntry.objects.filter(
         pk=entry.pk, state=InboxEntry.State.PROCESSING, lease_expires_at=entry.lease_expires_at,
     ).update(lease_expires_at=lease_expires_at)
     if not taken:
-        return None
+        raise InboxInProgressError(details={"idempotencyKey": entry.idempotency_key})
     logger.warning("inbox claim taken over after its lease expired",
                    idempotency_key=entry.idempotency_key, topic=entry.topic)
     entry.lease_expires_at = lease_expires_at
     return entry
+
+
+def _stored_answer(entry: InboxEntry, *, topic: str, body_sha256: str) -> InboxResult | None:
+    """The answer kept for a key already done (a replay); 422 for another body; None while it is processing."""
+    if entry.body_sha256 != body_sha256:
+        raise IdempotencyKeyReusedError(details={"idempotencyKey": entry.idempotency_key})
+    if entry.state != InboxEntry.State.DONE:
+        return None
+    metrics.inbox_duplicates_total.labels(topic=topic).inc()
+    return InboxResult(status_code=entry.status_code or 200, body=entry.response or {}, replayed=True)
+
+
+def _process_in_transaction(*, idempotency_key: str, topic: str, body_sha256: str, run: Callable[[], dict],
+                            now: datetime, lease_expires_at: datetime) -> InboxResult:
+    entry_id = _insert_claim(idempotency_key=idempotency_key, topic=topic, body_sha256=body_sha256, now=now,
+                             lease_expires_at=lease_expires_at)
+    if entry_id is None:
+        existing = InboxEntry.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise InboxInProgressError(details={"idempotencyKey": idempotency_key})
+        answered = _stored_answer(existing, topic=topic, body_sha256=body_sha256)
+        if answered is not None:
+            return answered
+        entry_id = _take_over_stale(existing, now=now, lease_expires_at=lease_expires_at).pk
+    body = to_json_types(run())
+    InboxEntry.objects.filter(pk=entry_id).update(state=InboxEntry.State.DONE, response=body, status_code=200,
+                                                  completed_at=timezone.now())
+    return InboxResult(status_code=200, body=body, replayed=False)
+
+
+def _insert_claim(*, idempotency_key: str, topic: str, body_sha256: str, now: datetime,
+                  lease_expires_at: datetime) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING: the claim's id, or None when the key exists (no savepoint needed)."""
+    meta = InboxEntry._meta
+    values = {"idempotency_key": idempotency_key, "topic": topic, "body_sha256": body_sha256,
+              "state": InboxEntry.State.PROCESSING, "created_at": now, "lease_expires_at": lease_expires_at}
+    columns = ", ".join(connection.ops.quote_name(meta.get_field(name).column) for name in values)
+    params = [meta.get_field(name).get_db_prep_value(value, connection, prepared=False)
+              for name, value in values.items()]
+    sql = (f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "  # noqa: S608 (names from the model; values are parameters)
+           f"VALUES ({', '.join(['%s'] * len(values))}) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None

@@ -39,7 +39,8 @@ def logging_config(*, fmt: str, level: str) -> dict:
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
-            "django.server": {"level": "INFO"},
+            # Our request middleware writes the one line per request; runserver's own would be a second.
+            "django.server": {"level": "WARNING"},
             "django_structlog": {"level": level},
         },
     }

@@ -35,21 +35,28 @@ inbox_duplicates_total = _get_or_create(
     labelnames=["topic"])
 
 
+SWEEP_AGE_HELP = ("Seconds since the last outbox sweep started (beat runs it every 15 s; alert above "
+                  "OUTBOX_SWEEP_STALE_SECONDS). Absent until the first sweep.")
+
+
 class OutboxBacklogCollector(Collector):
-    """Pending and dead-lettered messages, counted at scrape time in one aggregate query."""
+    """Pending and dead-lettered messages, counted at scrape time in one aggregate query, and the sweep's age."""
 
     def describe(self):
         yield GaugeMetricFamily("outbox_pending_messages", "Outbox messages waiting for delivery.")
         yield GaugeMetricFamily("outbox_dead_messages", "Outbox messages in the dead letter list.")
+        yield GaugeMetricFamily("outbox_sweep_age_seconds", SWEEP_AGE_HELP)
 
     def collect(self):
         from integration.models import OutboxMessage
+        from integration.outbox import outbox_sweep_age_seconds
 
         counts = {"pending": 0, "dead": 0}
         try:
             rows = (OutboxMessage.objects.filter(status__in=list(counts))
                     .values("status").annotate(n=Count("id")).order_by())
             counts.update({row["status"]: row["n"] for row in rows})
+            sweep_age = outbox_sweep_age_seconds()
         except Exception:
             # A scrape must not fail because the database is away; readyz reports that.
             logger.warning("outbox backlog metrics unavailable", exc_info=True)
@@ -58,6 +65,8 @@ class OutboxBacklogCollector(Collector):
                                 value=counts["pending"])
         yield GaugeMetricFamily("outbox_dead_messages", "Outbox messages in the dead letter list.",
                                 value=counts["dead"])
+        if sweep_age is not None:
+            yield GaugeMetricFamily("outbox_sweep_age_seconds", SWEEP_AGE_HELP, value=sweep_age)
 
 
 def register_collectors() -> None:

@@ -17,6 +17,8 @@ class OutboxMessage(models.Model):
         PENDING = "pending"
         DELIVERED = "delivered"
         DEAD = "dead"
+        # A dead letter a commerce-admin chose not to replay; purged after the retention like a delivered one.
+        DISMISSED = "dismissed"
 
     id = models.BigAutoField(primary_key=True)
     message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -31,21 +33,26 @@ class OutboxMessage(models.Model):
     leased_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     response = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["pending", "delivered", "dead"]),
+            models.CheckConstraint(condition=Q(status__in=["pending", "delivered", "dead", "dismissed"]),
                                    name="outbox_status_valid"),
             models.CheckConstraint(condition=~Q(status="delivered") | Q(delivered_at__isnull=False),
                                    name="outbox_delivered_has_time"),
+            models.CheckConstraint(condition=~Q(status="dismissed") | Q(dismissed_at__isnull=False),
+                                   name="outbox_dismissed_has_time"),
         ]
         indexes = [
             # The sweep: pending messages by next_attempt_at.
             models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
             # Look-ups by aggregate, and "is an older message of this aggregate still pending?".
             models.Index(fields=["aggregate_key", "status", "id"], name="outbox_aggregate_order_idx"),
+            # The retention purge: delivered messages by delivery time.
+            models.Index(fields=["status", "delivered_at"], name="outbox_settled_idx"),
         ]
 
     def __str__(self) -> str:
@@ -53,7 +60,13 @@ class OutboxMessage(models.Model):
 
 
 class DeliveryAttempt(models.Model):
+    """One attempt, written when it starts (outcome ``started``) and completed when it ends.
+
+    An attempt still ``started`` after its message's lease ran out is one whose worker died mid-call.
+    """
+
     class Outcome(models.TextChoices):
+        STARTED = "started"
         SUCCESS = "success"
         RETRY = "retry"
         PERMANENT_FAILURE = "permanent_failure"
@@ -63,7 +76,7 @@ class DeliveryAttempt(models.Model):
     number = models.PositiveIntegerField()
     transport = models.CharField(max_length=8)
     started_at = models.DateTimeField()
-    duration_ms = models.PositiveIntegerField()
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)  # None until the attempt ends
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     response_excerpt = models.TextField(blank=True, default="")
@@ -71,8 +84,9 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(outcome__in=["success", "retry", "permanent_failure", "error"]),
-                                   name="delivery_attempt_outcome_valid"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["started", "success", "retry", "permanent_failure", "error"]),
+                name="delivery_attempt_outcome_valid"),
             models.CheckConstraint(condition=Q(transport__in=["local", "http"]),
                                    name="delivery_attempt_transport_valid"),
         ]
@@ -108,3 +122,13 @@ class InboxEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.idempotency_key} ({self.state})"
+
+
+class Heartbeat(models.Model):
+    """When a periodic job last ran (the outbox sweep): /readyz and /metrics tell when it stopped."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

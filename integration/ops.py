@@ -10,9 +10,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
 
-from integration.errors import error_response
+from integration.errors import NotFoundError, error_response
+from integration.outbox import outbox_sweep_age_seconds
 
 _migrations_ready = False
+NOT_CONFIGURED = "not configured"
 
 
 @never_cache
@@ -46,7 +48,7 @@ def _check_migrations() -> str | None:
 
 def _check_redis() -> str | None:
     if not settings.REDIS_URL:
-        return None
+        return NOT_CONFIGURED
     import redis
 
     try:
@@ -56,17 +58,38 @@ def _check_redis() -> str | None:
     return None
 
 
+def _check_sweep() -> str | None:
+    """A warning when the outbox sweep (beat, every 15 s) has not run for OUTBOX_SWEEP_STALE_SECONDS."""
+    age = outbox_sweep_age_seconds()
+    if age is None:
+        return "the outbox sweep has never run: start celery beat (or `manage.py serve` without Redis)"
+    if age > settings.OUTBOX_SWEEP_STALE_SECONDS:
+        return (f"the last outbox sweep was {age:.0f} s ago (more than {settings.OUTBOX_SWEEP_STALE_SECONDS} s): "
+                "is celery beat running? Lost enqueues and retries wait until it is")
+    return None
+
+
 @never_cache
 @require_GET
 def readyz(request):
-    """Ready to serve: database reachable, migrations applied, Redis (broker and cache) when configured."""
+    """Ready to serve: database reachable, migrations applied, Redis (broker and cache) when configured.
+
+    A stale outbox sweep is a warning, not a failure: the site still serves, and
+    only deliveries whose enqueue was lost (and retries) wait for beat.
+    """
     checks = {"database": _check_database()}
     checks["migrations"] = _check_migrations() if checks["database"] is None else "skipped: no database"
     checks["redis"] = _check_redis()
-    failed = {name: problem for name, problem in checks.items() if problem}
+    failed = {name: problem for name, problem in checks.items() if problem and problem != NOT_CONFIGURED}
     if failed:
         return JsonResponse({"status": "unavailable", "failed": failed}, status=503)
-    return JsonResponse({"status": "ok", "checks": {name: "ok" for name in checks}})
+    sweep = _check_sweep()
+    body = {"status": "degraded" if sweep else "ok",
+            "checks": {name: problem or "ok" for name, problem in checks.items()}}
+    body["checks"]["outbox_sweep"] = "stale" if sweep else "ok"
+    if sweep:
+        body["warnings"] = {"outbox_sweep": sweep}
+    return JsonResponse(body)
 
 
 @never_cache
@@ -76,6 +99,6 @@ def metrics(request):
     if not settings.METRICS_PUBLIC:
         supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not settings.METRICS_TOKEN or not hmac.compare_digest(supplied.encode(), settings.METRICS_TOKEN.encode()):
-            return error_response("not_found", "Not found.", 404)
+            return error_response(NotFoundError)
     response = ExportToDjangoView(request)
     return response if isinstance(response, HttpResponse) else HttpResponse(response)

@@ -38,7 +38,14 @@ from integration.errors import ConflictError
 from integration.logging import get_logger
 from integration.models import DeliveryAttempt, Heartbeat, OutboxMessage
 from integration.selectors import outbox_dead_letter_ids
-from integration.transport import HTTP, LOCAL, DeliveryResult, current_request_id, deliver_message, route_is_local
+from integration.transport import (
+    HTTP,
+    LOCAL,
+    DeliveryResult,
+    current_request_id,
+    deliver_message,
+    route_is_local,
+)
 
 logger = get_logger(__name__)
 
@@ -293,7 +300,7 @@ def _lease_sql(*, force: bool, skip_locked: bool) -> str:
     due = "" if force else " AND m.next_attempt_at <= %(now)s"
     lock = " FOR UPDATE OF m SKIP LOCKED" if skip_locked else ""
     return (
-        f"UPDATE {table} SET leased_until = %(until)s, attempts = attempts + 1 WHERE id = ("
+        f"UPDATE {table} SET leased_until = %(until)s, attempts = attempts + 1 WHERE id = ("  # noqa: S608 (table names from the models; values are parameters)
         f"SELECT m.id FROM {table} m WHERE m.message_id = %(message_id)s AND m.status = 'pending'"
         f" AND (m.leased_until IS NULL OR m.leased_until <= %(now)s){due}"
         f" AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.aggregate_key = m.aggregate_key"
@@ -319,7 +326,7 @@ def _lease(*, message_id: uuid.UUID | str, now: datetime, force: bool) -> Outbox
               "until": prep(OutboxMessage, "leased_until", now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS))}
     if connection.vendor == "postgresql":
         attempts = connection.ops.quote_name(DeliveryAttempt._meta.db_table)
-        sql = (f"WITH leased AS ({_lease_sql(force=force, skip_locked=True)}), started AS ("
+        sql = (f"WITH leased AS ({_lease_sql(force=force, skip_locked=True)}), started AS ("  # noqa: S608
                f"INSERT INTO {attempts} (message_id, number, transport, started_at, outcome, response_excerpt, error)"
                " SELECT id, attempts, CASE WHEN topic = ANY(%(local_topics)s) THEN 'local' ELSE 'http' END,"
                " %(now)s, 'started', '', '' FROM leased RETURNING id)"

@@ -5,6 +5,7 @@ handler through the inbox under the message's idempotency key, so a message is
 handled the same way whether it came in process or over HTTP.
 """
 
+from datetime import datetime
 from typing import Any
 
 from integration import registry
@@ -19,13 +20,19 @@ class ReceiverUnavailableError(ApplicationError):
     default_message = "No handler is registered for this message here yet; retry later."
 
 
-def message_receive(*, topic: str, payload: Any, delivery: registry.Delivery) -> InboxResult:
+def message_receive(*, topic: str, payload: Any, delivery: registry.Delivery, validated: dict | None = None,
+                    in_transaction: bool = False, lease_expires_at: datetime | None = None,
+                    now: datetime | None = None) -> InboxResult:
     """Validates ``payload`` (as parsed from the wire) and runs the topic's handler once per key.
 
-    Raises ``InvalidPayloadError`` (400), :class:`ReceiverUnavailableError` (503),
-    the inbox's 409/422, or whatever the handler raises.
+    ``validated`` is the payload already checked by the caller (the outbox's local
+    delivery checks it once); ``in_transaction`` and ``lease_expires_at`` are the
+    inbox's (see :func:`integration.inbox.inbox_process`). Raises
+    ``InvalidPayloadError`` (400), :class:`ReceiverUnavailableError` (503), the
+    inbox's 409/422, or whatever the handler raises.
     """
-    validated = validate_message(topic, payload)
+    if validated is None:
+        validated = validate_message(topic, payload)
     if not registry.has_handler(topic):
         raise ReceiverUnavailableError(details={"topic": topic})
     handler = registry.get_handler(topic)
@@ -34,4 +41,7 @@ def message_receive(*, topic: str, payload: Any, delivery: registry.Delivery) ->
         topic=topic,
         body_sha256=body_sha256(payload),
         run=lambda: handler(validated, delivery=delivery) or {},
+        in_transaction=in_transaction,
+        lease_expires_at=lease_expires_at,
+        now=now,
     )

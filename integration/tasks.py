@@ -19,3 +19,9 @@ def outbox_sweep() -> int:
 @shared_task(name="integration.tasks.inbox_purge", ignore_result=True)
 def inbox_purge() -> int:
     return inbox.inbox_purge()
+
+
+@shared_task(name="integration.tasks.outbox_purge", ignore_result=True)
+def outbox_purge() -> int:
+    """Deletes delivered messages past OUTBOX_RETENTION_DAYS; pending ones and dead letters stay."""
+    return outbox.outbox_purge()

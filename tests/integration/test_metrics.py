@@ -9,14 +9,23 @@ from tests.integration.factories import OutboxMessageFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_backlog_gauges_count_pending_and_dead_in_one_query(django_assert_num_queries):
+def test_backlog_gauges_count_pending_and_dead_in_one_query_and_read_the_sweep_heartbeat(
+        django_assert_num_queries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     OutboxMessageFactory.create_batch(2)
     OutboxMessageFactory(status="dead")
     OutboxMessageFactory(status="delivered", delivered_at=OutboxMessageFactory.build().created_at)
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         families = {family.name: family for family in metrics.OutboxBacklogCollector().collect()}
     assert families["outbox_pending_messages"].samples[0].value == 2
     assert families["outbox_dead_messages"].samples[0].value == 1
+    assert "outbox_sweep_age_seconds" not in families, "no sweep has run yet"
+    outbox.heartbeat_record(name=outbox.SWEEP_HEARTBEAT, now=timezone.now() - timedelta(seconds=300))
+    families = {family.name: family for family in metrics.OutboxBacklogCollector().collect()}
+    assert families["outbox_sweep_age_seconds"].samples[0].value == pytest.approx(300, abs=5)
 
 
 def test_registration_is_idempotent():

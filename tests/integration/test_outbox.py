@@ -429,8 +429,10 @@ def test_reply_handlers_get_the_payload_and_the_answer(no_enqueue, catalog_handl
     assert response.results[0].product_id == "prod-course-101", "the typed answer"
 
 
-def test_a_failing_reply_handler_keeps_the_message_pending_and_the_retry_gets_the_stored_answer(
+def test_a_failing_reply_handler_rolls_back_the_local_handler_with_it_and_the_retry_runs_both(
         no_enqueue, catalog_handler):
+    from integration.models import InboxEntry
+
     calls = []
 
     def flaky_reply(payload, response):
@@ -442,10 +444,32 @@ def test_a_failing_reply_handler_keeps_the_message_pending_and_the_retry_gets_th
     message = outbox.outbox_deliver(message_id=send().message_id)
     assert message.status == "pending"
     assert message.delivery_attempts.get().outcome == "error"
+    assert not InboxEntry.objects.exists(), "handler, inbox row and delivered mark commit together or not at all"
     message = outbox.outbox_deliver(message_id=message.message_id, now=message.next_attempt_at)
     assert message.status == "delivered"
-    assert len(catalog_handler.calls) == 1, "the receiver's inbox answered the retry"
+    assert len(catalog_handler.calls) == 2
     assert calls[0] == calls[1]
+    assert InboxEntry.objects.get().state == "done"
+
+
+@responses.activate
+def test_over_http_a_failing_reply_handler_retries_and_the_receiver_answers_the_same(no_enqueue, over_http):
+    answer = {"success": True, "processed": 1, "results": []}
+    responses.post(f"{COMMERCE}/api/v1/catalog/sync", json=answer)
+    calls = []
+
+    def flaky_reply(payload, response):
+        calls.append(response)
+        if len(calls) == 1:
+            raise RuntimeError("database blip")
+
+    registry.register_reply_handler("catalog.sync", flaky_reply)
+    message = outbox.outbox_deliver(message_id=send().message_id)
+    assert message.status == "pending"
+    message = outbox.outbox_deliver(message_id=message.message_id, now=message.next_attempt_at)
+    assert message.status == "delivered"
+    assert len(responses.calls) == 2
+    assert len(calls) == 2 and calls[0] == calls[1]
 
 
 def test_the_sweep_of_many_messages_has_bounded_queries(no_enqueue, catalog_handler,
