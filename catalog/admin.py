@@ -153,7 +153,7 @@ class BundleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if not self.instance._state.adding:
             self.fields["bundle_price"].initial = self.instance.price
             self.fields["products"].initial = [item.product_id for item in self.instance.bundle_items.all()]
             self.fields["currency"].disabled = True
@@ -195,8 +195,8 @@ class BundleAdmin(admin.ModelAdmin):
         except ApplicationError as exc:
             self.message_user(request, f"Bundle not saved: {exc.message}", messages.ERROR)
 
-    def save_related(self, request, form, formsets, change):
-        """Items are written by the bundle services in save_model."""
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
 
     @admin.action(description="Archive (take off sale)")
     def archive(self, request, queryset):
@@ -212,7 +212,7 @@ class CouponForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if not self.instance._state.adding:
             for name in ("code", "kind", "percent_off", "amount_off", "currency", "scope", "products"):
                 self.fields[name].disabled = True
 
@@ -260,8 +260,8 @@ class CouponAdmin(admin.ModelAdmin):
         except ApplicationError as exc:
             self.message_user(request, f"Coupon not saved: {exc.message}", messages.ERROR)
 
-    def save_related(self, request, form, formsets, change):
-        """Products are written by the coupon services in save_model."""
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
 
     @admin.action(description="Deactivate")
     def deactivate(self, request, queryset):
