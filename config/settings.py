@@ -133,6 +133,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "integration.context_processors.site",
+                *(["payouts.context_processors.payouts_nav"] if SERVES_COMMERCE else []),
             ],
         },
     },

@@ -6,7 +6,8 @@ from django import forms
 from django.contrib.auth import authenticate
 
 from identity.errors import LoginLocked
-from identity.services.login import login_failure_record, login_success_record, login_throttle_check
+from identity.services.login import login_attempt_begin, login_attempt_verified, login_success_record
+from integration.client_address import client_address
 
 
 def _login_of(credentials: dict) -> str:
@@ -14,15 +15,17 @@ def _login_of(credentials: dict) -> str:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request) -> str:
+        """allauth's rate limits key on the project's one client-address rule (TRUSTED_PROXY_COUNT)."""
+        return client_address(request)
+
     def client_address(self, request) -> str | None:
-        try:
-            return self.get_client_ip(request)
-        except Exception:  # allauth raises PermissionDenied when no address can be found
-            return None
+        return client_address(request)
 
     def pre_authenticate(self, request, **credentials) -> None:
+        """Counts the attempt before the password is checked (identity.services.login)."""
         try:
-            login_throttle_check(email=_login_of(credentials), address=self.client_address(request))
+            login_attempt_begin(email=_login_of(credentials), address=self.client_address(request))
         except LoginLocked as exc:
             raise forms.ValidationError(exc.message, code=exc.code) from None
 
@@ -32,8 +35,8 @@ class AccountAdapter(DefaultAccountAdapter):
         user = authenticate(request, **credentials)
         inactive_user = AuthenticationBackend.unstash_authenticated_user()
         if user is not None:
+            login_attempt_verified(email=_login_of(credentials), address=self.client_address(request))
             login_success_record(email=_login_of(credentials))
             return user
-        login_failure_record(email=_login_of(credentials), address=self.client_address(request))
         # allauth shows its "account inactive" page for a right password on an inactive account.
         return inactive_user

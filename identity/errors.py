@@ -2,17 +2,9 @@
 
 from integration.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 
-
-class InvalidCredentials(ApplicationError):
-    status_code = 400
-    code = "invalid_credentials"
-    default_message = "The email address or password is incorrect."
-
-
-class LoginLocked(ApplicationError):
-    status_code = 429
-    code = "too_many_login_attempts"
-    default_message = "Too many failed sign-in attempts."
+# The store login and the legacy LMS login answer with the same two errors, declared once there.
+from integration.errors import InvalidCredentials as InvalidCredentials
+from integration.errors import LoginLocked as LoginLocked
 
 
 class EmailNotVerified(ApplicationError):
@@ -34,12 +26,67 @@ class InvalidMfaCode(ApplicationError):
 
 
 class TokenRefused(ApplicationError):
-    """A refresh or logout token that cannot be used; codes: invalid_token, token_expired, token_revoked,
-    token_reused."""
+    """A token that cannot be used; the subclasses say why (expired, revoked, reused)."""
 
     status_code = 401
     code = "invalid_token"
     default_message = "The token is not valid."
+
+
+class TokenExpired(TokenRefused):
+    code = "token_expired"
+    default_message = "The token has expired; sign in again."
+
+
+class TokenRevoked(TokenRefused):
+    code = "token_revoked"
+    default_message = "The token has been revoked; sign in again."
+
+
+class TokenReused(TokenRefused):
+    code = "token_reused"
+    default_message = "This refresh token was already used, so its session has been ended; sign in again."
+
+
+class InvalidEmail(ApplicationError):
+    status_code = 400
+    code = "invalid_email"
+    default_message = "Not a valid email address."
+
+
+class InvalidLmsUserId(ApplicationError):
+    status_code = 400
+    code = "invalid_lms_user_id"
+    default_message = "lmsUserId is required."
+
+
+class ConcurrentImport(ConflictError):
+    code = "concurrent_import"
+    default_message = "Another import of this account ran at the same time; retry."
+
+
+class ReasonRequired(ApplicationError):
+    status_code = 400
+    code = "reason_required"
+    default_message = "Say why: a reason is required."
+
+
+class InvalidPhase(ApplicationError):
+    status_code = 400
+    code = "invalid_phase"
+    default_message = "The phase is 1, 2 or 3."
+
+
+class ServiceClientLocked(ApplicationError):
+    status_code = 429
+    code = "too_many_client_attempts"
+    default_message = "Too many wrong secrets for this client from this address; try again later."
+
+
+class SecretRequired(ApplicationError):
+    status_code = 400
+    code = "secret_required"
+    default_message = "A secret is required."
 
 
 class UserNotFound(NotFoundError):
@@ -78,6 +125,26 @@ class InvalidScope(ApplicationError):
 class PhaseChangeRefused(ConflictError):
     code = "phase_change_refused"
     default_message = "The identity migration phase cannot change that way now."
+
+
+class LmsReportUnavailable(PhaseChangeRefused):
+    code = "lms_report_unavailable"
+    default_message = "Could not get the LMS's legacy account report, so phase 3 cannot be checked."
+
+
+class DuplicateLegacyEmails(PhaseChangeRefused):
+    code = "duplicate_legacy_emails"
+    default_message = "Some email addresses belong to more than one legacy LMS account."
+
+
+class PhaseStepTooLarge(PhaseChangeRefused):
+    code = "phase_step_too_large"
+    default_message = "Phases change one step at a time."
+
+
+class PhaseChanged(PhaseChangeRefused):
+    code = "phase_changed"
+    default_message = "The phase changed meanwhile; look again and retry."
 
 
 class WrongPhase(ConflictError):

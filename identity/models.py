@@ -175,9 +175,56 @@ class ServiceClient(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     last_token_at = models.DateTimeField(null=True, blank=True)
+    # Service tokens issued before this are refused (a new secret ends the old secret's tokens).
+    secret_changed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.client_id
+
+
+class ServiceClientAuditLog(models.Model):
+    """Append-only: every change to a service client (from the admin or the command), who, what, why."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Updated"
+        SECRET = "secret", "Secret changed"
+        DEACTIVATE = "deactivate", "Deactivated"
+
+    id = models.BigAutoField(primary_key=True)
+    client_id = models.CharField(max_length=100, db_index=True)  # a plain id: rows outlive the client
+    action = models.CharField(max_length=16, choices=Action.choices)
+    actor = models.CharField(max_length=255)  # a user id or "system:<what>"
+    reason = models.CharField(max_length=1000, blank=True)
+    # What changed, never the secret: {"scopes": [old, new], "isActive": [old, new], "secretChanged": true}.
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(action__in=["create", "update", "secret", "deactivate"]),
+                                              name="identity_svcaudit_action")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.client_id} by {self.actor}"
+
+
+class AttemptCounter(models.Model):
+    """Failed-attempt counters and lockouts (integration/throttle.py's database store).
+
+    One row per throttle key (an account, an address, a service client and address, all hashed).
+    Each attempt is counted here, in a row lock, before the password is checked.
+    """
+
+    key = models.CharField(max_length=128, primary_key=True)
+    attempts = models.PositiveIntegerField(default=0)
+    window_ends_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["window_ends_at"], name="identity_attempt_window_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.attempts}"
 
 
 # --- Identity migration (000_... section 10) ----------------------------------

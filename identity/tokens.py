@@ -43,8 +43,10 @@ class TokenExpired(Exception):
     """Genuine (signature checked) but past its ``exp``."""
 
 
-def encode(*, token_type: str, user_id: str, family_id: str, issued_at: datetime, expires_at: datetime) -> tuple[str, str]:
-    """Returns ``(token, jti)``."""
+def encode(*, token_type: str, user_id: str, family_id: str, issued_at: datetime, expires_at: datetime,
+           audience: str | None = None, scope: str | None = None) -> tuple[str, str]:
+    """Returns ``(token, jti)``. ``audience`` defaults to the store's (JWT_AUDIENCE); the SSO handoff
+    token names the LMS's (JWT_SSO_AUDIENCE) and the scope ``lms:sso``, so no store API accepts it."""
     jti = uuid.uuid4().hex
     claims = {
         "token_type": token_type,
@@ -53,9 +55,11 @@ def encode(*, token_type: str, user_id: str, family_id: str, issued_at: datetime
         "jti": jti,
         "iat": int(issued_at.timestamp()),
         "exp": int(expires_at.timestamp()),
-        "aud": settings.JWT_AUDIENCE,
+        "aud": audience or settings.JWT_AUDIENCE,
         "iss": settings.JWT_ISSUER,
     }
+    if scope:
+        claims["scope"] = scope
     return jwt.encode(claims, settings.JWT_SIGNING_KEY, algorithm=ALGORITHM), jti
 
 
@@ -82,7 +86,8 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def decode(raw: str | bytes, *, token_type: str, verify_exp: bool = True) -> dict:
+def decode(raw: str | bytes, *, token_type: str, verify_exp: bool = True,
+           audiences: tuple[str, ...] | None = None) -> dict:
     """The claims of a token identity issued, or :class:`TokenInvalid` / :class:`TokenExpired`.
 
     A strict HS256 verifier on the standard library (PyJWT's decoder spends
@@ -91,6 +96,7 @@ def decode(raw: str | bytes, *, token_type: str, verify_exp: bool = True) -> dic
     segment must be canonical base64url, the MAC is compared in constant time
     before anything in the payload is trusted, and the signature is checked
     before the expiry, so only a genuine token is ever reported as expired.
+    ``audiences``: those accepted (default: the store's own, JWT_AUDIENCE).
     """
     if isinstance(raw, bytes):
         try:
@@ -113,7 +119,7 @@ def decode(raw: str | bytes, *, token_type: str, verify_exp: bool = True) -> dic
     claims = _json_object(payload_segment)
     if any(name not in claims for name in REQUIRED_CLAIMS):
         raise TokenInvalid
-    if claims["aud"] != settings.JWT_AUDIENCE or claims["iss"] != settings.JWT_ISSUER:
+    if claims["aud"] not in (audiences or (settings.JWT_AUDIENCE,)) or claims["iss"] != settings.JWT_ISSUER:
         raise TokenInvalid
     if claims["token_type"] != token_type:
         raise TokenInvalid

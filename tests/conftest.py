@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from integration import registry
 
@@ -24,6 +24,8 @@ def pytest_configure(config):
         settings.REDIS_URL = _per_worker_redis_url(settings.REDIS_URL, worker)
         settings.CACHES = {**settings.CACHES,
                            "default": {**settings.CACHES["default"], "LOCATION": settings.REDIS_URL}}
+        if settings.CACHES["security"]["BACKEND"] == settings.CACHES["default"]["BACKEND"]:
+            settings.CACHES["security"] = {**settings.CACHES["security"], "LOCATION": settings.REDIS_URL}
         settings.CELERY_BROKER_URL = settings.REDIS_URL
     settings.WEBHOOK_SECRETS = TEST_WEBHOOK_SECRETS
     settings.CELERY_TASK_ALWAYS_EAGER = True
@@ -56,10 +58,12 @@ def _isolation(settings):
     settings.WEBHOOK_SECRETS = TEST_WEBHOOK_SECRETS
     settings.CELERY_TASK_ALWAYS_EAGER = True
     cache.clear()
+    caches["security"].clear()
     state = registry.snapshot()
     yield
     registry.restore(state)
     cache.clear()
+    caches["security"].clear()
 
 
 @pytest.fixture

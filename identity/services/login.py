@@ -1,17 +1,19 @@
 """Password sign-in for the API and the pages: throttling, one answer for every failure, the MFA step.
 
-Throttling counts failures per account (the email as typed, whether or not it
-exists, so a lock says nothing about existence) and per client address. After
-IDENTITY_LOGIN_FAILURES_PER_ACCOUNT (or _PER_ADDRESS) failures, each further
-failure locks that key for base * 2^(failures - limit) seconds, capped, and a
-locked key is refused before any password is checked.
+Throttling counts attempts per account (the email as typed, whether or not it
+exists, so a lock says nothing about existence) and per client address, in the
+database, atomically and *before* the password is checked
+(:func:`integration.throttle.attempt_begin`). The attempt that reaches
+IDENTITY_LOGIN_FAILURES_PER_ACCOUNT (or _PER_ADDRESS) locks that key for
+base * 2^(attempts - limit) seconds, capped; a locked key is refused before any
+password is checked, so concurrent guesses cannot slip past the limit. A right
+password clears the account's count and takes its attempt back from the address.
 
 Unknown email, wrong password and inactive account all get the same answer,
 and each runs the password hasher once (allauth's backend hashes a dummy for
 an unknown email), so their timing matches too.
 """
 
-import math
 import uuid
 
 from allauth.account.auth_backends import AuthenticationBackend
@@ -22,12 +24,20 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core import signing
-from django.core.cache import cache
+from django.core.cache import caches
 
 from identity.errors import EmailNotVerified, InvalidCredentials, InvalidMfaCode, InvalidMfaToken, LoginLocked
 from identity.models import User
 from identity.selectors import user_has_mfa
-from integration.throttle import AttemptLimit, attempt_failed, attempts_clear, attempts_locked_for, hashed
+from integration.throttle import (
+    AttemptLimit,
+    attempt_begin,
+    attempt_failed,
+    attempt_succeeded,
+    attempts_clear,
+    attempts_locked_for,
+    hashed,
+)
 
 MFA_SALT = "identity.login.mfa"
 MFA_MAX_ATTEMPTS = 5
@@ -45,16 +55,29 @@ def _limits(*, email: str, address: str | None) -> list[AttemptLimit]:
     return limits
 
 
-def _wait_message(seconds: int) -> str:
-    wait = f"{seconds} seconds" if seconds < 90 else f"{math.ceil(seconds / 60)} minutes"
-    return f"Too many failed sign-in attempts. Try again in {wait}."
+def _locked(wait: int) -> LoginLocked:
+    return LoginLocked.after(wait)
 
 
 def login_throttle_check(*, email: str, address: str | None) -> None:
-    """Raises :class:`LoginLocked` while the account or the address is locked."""
+    """Raises :class:`LoginLocked` while the account or the address is locked (counts nothing)."""
     wait = attempts_locked_for(_limits(email=email, address=address))
     if wait > 0:
-        raise LoginLocked(_wait_message(wait), details={"retryAfterSeconds": wait})
+        raise _locked(wait)
+
+
+def login_attempt_begin(*, email: str, address: str | None) -> None:
+    """Counts a password attempt before it is checked; raises :class:`LoginLocked` (unchecked) while
+    the account or the address is locked."""
+    wait = attempt_begin(_limits(email=email, address=address))
+    if wait > 0:
+        raise _locked(wait)
+
+
+def login_attempt_verified(*, email: str, address: str | None) -> None:
+    """The password was right: this attempt is taken back (the account's earlier failures, e.g. wrong
+    MFA codes, stay until the sign-in completes: :func:`login_success_record`)."""
+    attempt_succeeded(release=_limits(email=email, address=address))
 
 
 def login_failure_record(*, email: str, address: str | None) -> None:
@@ -67,20 +90,20 @@ def login_success_record(*, email: str) -> None:
 
 
 def credentials_authenticate(*, request, email: str, password: str, address: str | None) -> User:
-    """Checks the throttle, then the password (one hasher run, known email or not). Raises
+    """Counts the attempt (throttle), then checks the password (one hasher run, known email or not). Raises
     :class:`LoginLocked` or :class:`InvalidCredentials`; mandatory verification raises
     :class:`EmailNotVerified` (only with the right password).
 
     The account's failures are not cleared here but when the sign-in completes
     (:func:`login_success_record`), so a known password does not reset the count
     of wrong MFA codes."""
-    login_throttle_check(email=email, address=address)
+    login_attempt_begin(email=email, address=address)
     AuthenticationBackend.unstash_authenticated_user()
     user = authenticate(request, email=email, password=password)
     AuthenticationBackend.unstash_authenticated_user()
     if user is None or not user.is_active:
-        login_failure_record(email=email, address=address)
-        raise InvalidCredentials()
+        raise InvalidCredentials()  # already counted
+    login_attempt_verified(email=email, address=address)
     if settings.ACCOUNT_EMAIL_VERIFICATION == "mandatory" and not EmailAddress.objects.filter(
             user=user, email__iexact=user.email, verified=True).exists():
         raise EmailNotVerified()
@@ -104,13 +127,14 @@ def mfa_challenge_complete(*, mfa_token: str, code: str, address: str | None) ->
     except (signing.BadSignature, KeyError, TypeError):
         raise InvalidMfaToken() from None
     used_key, attempts_key = f"idn:mfa:used:{nonce}", f"idn:mfa:tries:{nonce}"
+    cache = caches["security"]
     if cache.get(used_key) is not None:
         raise InvalidMfaToken()
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         raise InvalidMfaToken()
     login_throttle_check(email=user.email, address=address)
-    if _increment_with_ttl(attempts_key) > MFA_MAX_ATTEMPTS:
+    if _increment_with_ttl(cache, attempts_key) > MFA_MAX_ATTEMPTS:
         raise InvalidMfaToken("Too many wrong codes for this sign-in; sign in again.")
     code = "".join(code.split())
     authenticator = _matching_authenticator(user=user, code=code)
@@ -124,7 +148,7 @@ def mfa_challenge_complete(*, mfa_token: str, code: str, address: str | None) ->
     return user
 
 
-def _increment_with_ttl(key: str) -> int:
+def _increment_with_ttl(cache, key: str) -> int:
     if cache.add(key, 1, settings.IDENTITY_MFA_TOKEN_SECONDS):
         return 1
     try:

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from identity import caching, tokens
-from identity.errors import TokenRefused
+from identity.errors import TokenExpired, TokenRefused, TokenReused, TokenRevoked
 from identity.models import RefreshTokenRecord, TokenFamily, User
 
 
@@ -48,10 +48,14 @@ def _family_create(*, user: User, kind: str, now: datetime, session_key_hash: st
         absolute_expires_at=now + _seconds(settings.JWT_REFRESH_ABSOLUTE_SECONDS))
 
 
-def _access_mint(*, user_id, family_id, now: datetime) -> tuple[str, datetime]:
+SSO_SCOPE = "lms:sso"
+
+
+def _access_mint(*, user_id, family_id, now: datetime, audience: str | None = None,
+                 scope: str | None = None) -> tuple[str, datetime]:
     expires_at = now + _seconds(settings.JWT_ACCESS_TTL_SECONDS)
     token, _ = tokens.encode(token_type=tokens.ACCESS, user_id=user_id, family_id=family_id,
-                             issued_at=now, expires_at=expires_at)
+                             issued_at=now, expires_at=expires_at, audience=audience, scope=scope)
     return token, expires_at
 
 
@@ -77,7 +81,7 @@ def _refresh_claims(raw: str, *, verify_exp: bool = True) -> dict:
     try:
         return tokens.decode(raw, token_type=tokens.REFRESH, verify_exp=verify_exp)
     except tokens.TokenExpired:
-        raise TokenRefused("The refresh token has expired; sign in again.", code="token_expired") from None
+        raise TokenExpired("The refresh token has expired; sign in again.") from None
     except tokens.TokenInvalid:
         raise TokenRefused("The refresh token is not valid.") from None
 
@@ -97,20 +101,18 @@ def token_refresh(*, refresh: str, now: datetime | None = None) -> TokenPair:
             raise TokenRefused("The refresh token is not valid.")
         family = record.family
         if family.revoked_at is not None:
-            raise TokenRefused("The refresh token has been revoked; sign in again.", code="token_revoked")
+            raise TokenRevoked("The refresh token has been revoked; sign in again.")
         reused = record.used_at is not None
         if not reused:
             if now >= family.absolute_expires_at:
-                raise TokenRefused("The session has reached its maximum age; sign in again.",
-                                   code="token_expired")
+                raise TokenExpired("The session has reached its maximum age; sign in again.")
             if not family.user.is_active:
-                raise TokenRefused("The refresh token has been revoked; sign in again.", code="token_revoked")
+                raise TokenRevoked("The refresh token has been revoked; sign in again.")
             record.used_at = now
             record.save(update_fields=["used_at"])
             return _pair_issue(family=family, now=now)
     family_revoke(family_id=family.id, reason="refresh_reuse", now=now)
-    raise TokenRefused("This refresh token was already used, so its session has been ended; sign in again.",
-                       code="token_reused")
+    raise TokenReused()
 
 
 def family_revoke(*, family_id, reason: str, now: datetime | None = None) -> bool:
@@ -191,7 +193,9 @@ def logout(*, user: User, refresh: str | None, access_claims: dict | None, now: 
 @transaction.atomic
 def sso_access_token_issue(*, user: User, session_binding: str, now: datetime | None = None) -> str:
     """An access token for the storefront session's user, in a family tied to that session
-    (see :func:`sso_session_binding`), so that logging out of the storefront revokes it."""
+    (see :func:`sso_session_binding`), so that logging out of the storefront revokes it. Its audience
+    is the LMS (JWT_SSO_AUDIENCE) and its scope ``lms:sso``: it signs the person in to the LMS and
+    opens nothing at the store."""
     now = now or timezone.now()
     key_hash = session_key_hash(session_binding)
     family = (TokenFamily.objects.filter(user=user, kind=TokenFamily.Kind.SSO, session_key_hash=key_hash,
@@ -199,5 +203,7 @@ def sso_access_token_issue(*, user: User, session_binding: str, now: datetime | 
               .order_by("-created_at").first())
     if family is None:
         family = _family_create(user=user, kind=TokenFamily.Kind.SSO, now=now, session_key_hash=key_hash)
-    token, _ = _access_mint(user_id=user.pk, family_id=family.id, now=now)
+    # The LMS's audience and scope: validate-token accepts it, no store API does (not even /me/export).
+    token, _ = _access_mint(user_id=user.pk, family_id=family.id, now=now, audience=settings.JWT_SSO_AUDIENCE,
+                            scope=SSO_SCOPE)
     return token

@@ -1,5 +1,5 @@
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from identity.models import Role, UserRole
 from identity.services.tokens import token_pair_issue
@@ -52,5 +52,8 @@ def bearer():
 
 @pytest.fixture
 def empty_cache():
-    """Forget everything cached (a restarted Redis, a new process)."""
-    return cache.clear
+    """Forget everything cached, security state included (a restarted Redis, a new process)."""
+    def clear():
+        cache.clear()
+        caches["security"].clear()
+    return clear

@@ -8,7 +8,7 @@ from datetime import timedelta
 import jwt
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.utils import timezone
 from freezegun import freeze_time
 
@@ -129,19 +129,20 @@ def test_revocation_is_stored_and_cached_with_the_remaining_lifetime(user):
 
     family = TokenFamily.objects.get(pk=pair.family_id)
     assert family.revoked_at is not None and family.revoke_reason == "test"
-    assert cache.get(caching.family_key(pair.family_id)) == 1
+    assert caches["security"].get(caching.family_key(pair.family_id)) == caching.REVOKED
+    assert cache.get(caching.family_key(pair.family_id)) is None  # never in the shared default cache
     expected = caching.family_revocation_ttl(family.absolute_expires_at, now=timezone.now())
     assert settings.JWT_REFRESH_ABSOLUTE_SECONDS < expected <= settings.JWT_REFRESH_ABSOLUTE_SECONDS + \
         settings.JWT_ACCESS_TTL_SECONDS + 1
 
 
-def test_an_emptied_cache_is_rewarmed_from_the_database(user, empty_cache, django_assert_num_queries):
+def test_an_emptied_cache_falls_back_to_one_read_then_caches(user, empty_cache, django_assert_num_queries):
     pair = token_pair_issue(user=user)
     family_revoke(family_id=pair.family_id, reason="logout")
-    empty_cache()  # Redis restarted: the revocation is only in the database now
+    empty_cache()  # Redis restarted, or the entry was evicted: the revocation is only in the database now
 
-    assert code_of(pair.access) == "REVOKED_TOKEN"
-    assert cache.get(caching.WARM_KEY) is not None
+    with django_assert_num_queries(1):
+        assert code_of(pair.access) == "REVOKED_TOKEN"
     with django_assert_num_queries(0):
         assert code_of(pair.access) == "REVOKED_TOKEN"
 
@@ -153,21 +154,21 @@ def test_the_warm_command_loads_live_revocations_only(user, settings):
     family_revoke(family_id=live.family_id, reason="logout")
     family_revoke(family_id=old.family_id, reason="logout")
     TokenFamily.objects.filter(pk=old.family_id).update(absolute_expires_at=timezone.now() - timedelta(days=1))
-    cache.clear()
+    caches["security"].clear()
 
     call_command("identity_revocations_warm", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
-    assert cache.get(caching.family_key(live.family_id)) == 1
-    assert cache.get(caching.family_key(old.family_id)) is None
+    assert caches["security"].get(caching.family_key(live.family_id)) == caching.REVOKED
+    assert caches["security"].get(caching.family_key(old.family_id)) is None
 
 
-def test_with_a_per_process_cache_the_warm_marker_expires_so_other_processes_catch_up(user, settings):
+def test_with_a_per_process_cache_a_live_answer_expires_so_other_processes_catch_up(user, settings):
     # The case under test is a per-process cache (no Redis); freezegun cannot age a Redis TTL anyway.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": "per-process-test"}}
-    settings.IDENTITY_REVOCATION_REWARM_SECONDS = 60
+    settings.CACHES = {**settings.CACHES, "security": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                                       "LOCATION": "per-process-test"}}
+    settings.IDENTITY_USER_CACHE_SECONDS = 60
     pair = token_pair_issue(user=user)
-    caching.revocations_warm()
+    assert code_of(pair.access) == "VALID"  # "live" is cached
     # Another process revokes: its database write lands, its cache entry does not reach this process.
     TokenFamily.objects.filter(pk=pair.family_id).update(revoked_at=timezone.now(), revoke_reason="elsewhere")
     assert code_of(pair.access) == "VALID"
