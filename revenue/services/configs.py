@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.db.models import Max
 
+from integration import routes
+from integration.mail import send_templated_email
 from integration.money import to_decimal
 from revenue import remote
 from revenue.errors import (
@@ -153,7 +155,26 @@ def _version_insert(*, product_type: str, external_id: str, effective: date, now
         end_date=following.effective_date if following else None, created_at=now, updated_at=now, **fields)
     payee_roles_sync(commerce_user_ids=before | set(_payee_ids(config)), now=now, course_ids=(external_id,),
                      emails=emails)
+    _payees_notify(config=config, previous=same_day or previous)
     return config
+
+
+def _payees_notify(*, config: RevenueConfig, previous: RevenueConfig | None) -> None:
+    """An email (after commit) to each payee whose share is new or changed by this version."""
+    for role, label in (("instructor", "instructor"), ("creator", "content creator"), ("affiliate", "affiliate")):
+        email, user_id, points = (getattr(config, f"{role}_email"), getattr(config, f"{role}_commerce_user_id"),
+                                  getattr(config, f"{role}_bps"))
+        if not email or not points:
+            continue
+        if previous is not None and (getattr(previous, f"{role}_commerce_user_id"), getattr(previous, f"{role}_bps"),
+                                     previous.release_policy) == (user_id, points, config.release_policy):
+            continue
+        send_templated_email(to=email, template="revenue_share_assigned", context={
+            "title": config.product_title or config.external_id, "role": label,
+            "percent": f"{Decimal(points) / 100:.2f}".rstrip("0").rstrip("."), "basis": config.basis,
+            "effective_date": config.effective_date.isoformat(),
+            "held": config.release_policy == ReleasePolicy.ON_COMPLETION,
+            "earnings_url": routes.base_url(routes.LMS) + "/lms/earnings/"})
 
 
 def _payee_ids(config: RevenueConfig) -> list[str]:

@@ -128,3 +128,17 @@ def test_billing_admin_maps_to_commerce_admin_only_when_the_setting_says_so(peop
     assert [g["role"] for g in messages(Topic.ROLE_GRANT)] == ["commerce-admin"]
     assert billing_admin_role_sync(commerce_user_id=user_id, is_billing_admin=False, now=NOW) is True
     assert [r["role"] for r in messages(Topic.ROLE_REVOKE)] == ["commerce-admin"]
+
+
+def test_payees_get_an_email_when_their_share_is_new_or_changed(people, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        config_set(instructor_email="teach@example.com", release_policy="on_completion", title="Data science")
+    assert sorted(m.to[0] for m in mailoutbox) == ["make@example.com", "teach@example.com"]
+    teacher = next(m for m in mailoutbox if m.to == ["teach@example.com"])
+    assert "Data science" in teacher.subject
+    assert "30%" in teacher.body and "interacted" in teacher.body and "/lms/earnings/" in teacher.body
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        config_set(instructor_email="teach@example.com", release_policy="on_completion", creator="0.45",
+                   platform="0.25", effective="2026-02-01")
+    assert [m.to[0] for m in mailoutbox] == ["make@example.com"]  # only the changed share
