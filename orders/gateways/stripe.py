@@ -52,6 +52,8 @@ def stripe_client() -> stripe.StripeClient:
 
 def intent_answer(intent) -> GatewayPayment:
     """A PaymentIntent (SDK object or an event's plain dict) as the gateway's answer."""
+    if hasattr(intent, "to_dict"):
+        intent = intent.to_dict()
     get = intent.get
     status = get("status")
     charge = get("latest_charge")
@@ -93,9 +95,8 @@ class StripeGateway(PaymentGateway):
         try:
             intent = self.client.v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
         except stripe.CardError as exc:
-            error = exc.error
-            intent = getattr(error, "payment_intent", None) if error else None
-            return GatewayPayment(intent_id=(intent or {}).get("id", "") if intent else "", status=FAILED,
+            intent = (exc.json_body or {}).get("error", {}).get("payment_intent") or {}
+            return GatewayPayment(intent_id=intent.get("id", "") if isinstance(intent, dict) else "", status=FAILED,
                                   failure_code=exc.code or "card_declined",
                                   failure_message=exc.user_message or "Your card was declined.")
         except stripe.StripeError as exc:
