@@ -27,6 +27,7 @@ DEFAULT_CURRENCY = "USD"
 ZERO = Decimal(0)
 # Below the ledger's 4 decimal places: SQLite sums decimals as floats, PostgreSQL exactly.
 HALF_TICK = Decimal("0.00005")
+TICK = Decimal("0.0001")
 SIGNED = Case(When(type=RevenueLedgerEntry.Type.CREDIT, then=F("amount")), default=-F("amount"),
               output_field=DecimalField(max_digits=19, decimal_places=4))
 SHARE_REASONS = ("instructor_share", "creator_share", "platform_fee", "affiliate", "other", "forfeit")
@@ -235,7 +236,7 @@ def ledger_reconcile(*, limit: int = 100) -> ReconcileReport:
         for column, account in (("available", Account.PAYEE_AVAILABLE), ("pending", Account.PAYEE_PENDING),
                                 ("held", Account.PAYEE_HELD)):
             value = {"available": actual[2], "pending": actual[3], "held": actual[4]}[column]
-            want = expected.get(account, ZERO)
+            want = Decimal(expected.get(account, ZERO)).quantize(TICK)
             if value != want and len(report.differences) < limit:
                 report.differences.append({"payeeUserId": actual[0], "currency": actual[1], "column": column,
                                            "balance": str(value), "ledger": str(want),

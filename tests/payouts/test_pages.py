@@ -1,0 +1,89 @@
+"""The payee's pages: real content, only their own account, forms that save through the services."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from payouts.models import PayoutAccount, PayoutSchedule, TaxInfo
+from payouts.services.clearing import pending_amounts_clear
+from tests.payouts.conftest import NOW, later, post, sale
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signed_in(client, instructor, creator, platform):
+    post(sale(splits=[(platform, "30.00", "platform_fee"), (creator, "40.00", "creator_share"),
+                      (instructor, "30.00", "instructor_share")], occurred_at=later(-40), product="course-a"))
+    post(sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share", True)],
+              product="course-b"))
+    pending_amounts_clear(now=NOW)
+    client.force_login(get_user_model().objects.get(pk=instructor))
+    return client
+
+
+def test_the_dashboard_shows_balances_dates_chart_and_courses(signed_in, django_assert_max_num_queries):
+    with django_assert_max_num_queries(25):
+        response = signed_in.get("/payouts/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "$30.00" in html and "$7.00" in html  # available, pending (held)
+    assert "After the learner completes the course" in html
+    assert 'id="earnings-chart" data-chart=' in html and "payouts/dashboard.js" in html
+    assert "course-a" in html and "course-b" in html
+    assert "Add your tax information" in html  # why nothing is paid out
+    assert "<script>" not in html and " onclick=" not in html
+
+
+def test_the_header_links_payees_to_their_earnings(signed_in):
+    assert 'href="/payouts/"' in signed_in.get("/payouts/ledger/").content.decode()
+
+
+def test_the_ledger_page_filters_and_paginates(signed_in):
+    html = signed_in.get("/payouts/ledger/?kind=sale").content.decode()
+    assert "course-a" in html and "Cleared" not in html.split("<tbody>")[1]
+    assert signed_in.get("/payouts/ledger/?page=99").status_code == 200
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, db):
+    response = client.get("/payouts/")
+    assert response.status_code == 302 and "/account/login/" in response["Location"]
+
+
+def test_statements_download_as_csv_and_pdf(signed_in):
+    csv = signed_in.get(f"/payouts/statements/{NOW:%Y-%m}.csv")
+    assert csv.status_code == 200 and b"instructor_share" in csv.content
+    pdf = signed_in.get(f"/payouts/statements/{NOW:%Y-%m}.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert signed_in.get("/payouts/statements/2026-3.csv").status_code == 400
+    assert signed_in.get(f"/payouts/statements/{NOW:%Y-%m}.xls").status_code == 404
+
+
+def test_settings_save_account_tax_info_and_schedule(signed_in, instructor):
+    page = signed_in.get("/payouts/settings/")
+    assert page.status_code == 200 and "csrfmiddlewaretoken" in page.content.decode()
+    bad = signed_in.post("/payouts/settings/", {"section": "account", "account-method": "stripe_connect",
+                                                "account-stripe_account_id": "nope"})
+    assert bad.status_code == 200 and not PayoutAccount.objects.exists()
+    signed_in.post("/payouts/settings/", {"section": "account", "account-method": "manual",
+                                          "account-account_holder": "Ada", "account-account_number": "12345678"})
+    assert PayoutAccount.objects.get(payee_user_id=instructor).bank_last4 == "5678"
+    wrong_form = signed_in.post("/payouts/settings/", {"section": "tax", "tax-legal_name": "Ada", "tax-country": "US",
+                                                       "tax-tax_id": "123-45-6789", "tax-form": "w8ben",
+                                                       "tax-certify": "on"})
+    assert "US persons file a W-9" in wrong_form.content.decode()
+    signed_in.post("/payouts/settings/", {"section": "tax", "tax-legal_name": "Ada", "tax-country": "US",
+                                          "tax-tax_id": "123-45-6789", "tax-form": "w9", "tax-certify": "on"})
+    assert TaxInfo.objects.get(payee_user_id=instructor).tax_id_last4 == "6789"
+    signed_in.post("/payouts/settings/", {"section": "schedule", "schedule-frequency": "weekly", "schedule-day": "4",
+                                          "schedule-minimum_amount": "25"})
+    assert PayoutSchedule.objects.get(payee_user_id=instructor).day == 4
+    assert "Add your tax information" not in signed_in.get("/payouts/").content.decode()
+
+
+def test_the_payouts_page_polls_while_a_payout_is_in_flight(signed_in, instructor):
+    from payouts.models import Payout
+
+    Payout.objects.create(payee_user_id=instructor, currency="USD", amount=5, status="processing",
+                          method="stripe_connect", created_at=NOW)
+    html = signed_in.get("/payouts/history/").content.decode()
+    assert 'hx-trigger="every 5s"' in html
