@@ -71,8 +71,9 @@ def _seed_bundle(*, stdout, now) -> None:
         stdout.write("  no bundle: fewer than two courses in one currency\n")
         return
     price = quantize(sum((item.price for item in items), Decimal(0)) * BUNDLE_DISCOUNT, currency)
-    bundle = bundle_create(slug=BUNDLE_SLUG, name="Starter bundle: " + " + ".join(i.name for i in items)[:200],
-                           description="Our first courses together, for less than each on its own.",
+    bundle = bundle_create(slug=BUNDLE_SLUG, name="Starter bundle",
+                           description=f"{', '.join(i.name for i in items[:-1])} and {items[-1].name} together, "
+                                       "for less than each on its own.",
                            price=price, currency=currency, product_ids=[item.pk for item in items], now=now)
     stdout.write(f"  created bundle {bundle.name} at {price} {currency}\n")
 

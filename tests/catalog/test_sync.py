@@ -135,7 +135,7 @@ def test_the_signed_webhook_answers_per_item(client):
 
 
 def test_a_message_without_products_or_an_item_without_an_external_id_is_refused_whole(client):
-    body = json.dumps({"source": "lms", "idempotencyKey": "k", "products": [{"name": "x"}]}).encode()
+    body = json.dumps({"source": "lms", "idempotencyKey": "sync-http-2", "products": [{"name": "x"}]}).encode()
     response = signed_post(client, "/api/v1/catalog/sync", body, key="sync-http-2")
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_payload"
     assert not Product.objects.exists()
