@@ -1,0 +1,96 @@
+"""Two pays of one order charge once; two refunds of one order pass once (PostgreSQL row locks, real threads)."""
+
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from integration.errors import ApplicationError
+from integration.models import OutboxMessage
+from orders.gateways.test import TestGateway
+from orders.models import Order, OrderStatus, Payment, Refund
+from orders.models import TestGatewayIntent as GatewayIntent
+from orders.services.carts import cart_get_or_create, cart_item_add
+from orders.services.checkout import checkout_create
+from orders.services.payments import order_pay
+from orders.services.refunds import refund_create
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _together(count: int, work) -> list:
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work(index)
+        except ApplicationError as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.fixture
+def slow_gateway(monkeypatch):
+    """The processor takes a moment, so the second request arrives while the first is charging."""
+    charge, refund = TestGateway.charge, TestGateway.refund
+
+    def slow_charge(self, **kwargs):
+        time.sleep(0.3)
+        return charge(self, **kwargs)
+
+    def slow_refund(self, **kwargs):
+        time.sleep(0.3)
+        return refund(self, **kwargs)
+
+    monkeypatch.setattr(TestGateway, "charge", slow_charge)
+    monkeypatch.setattr(TestGateway, "refund", slow_refund)
+
+
+def _pending_order(user) -> Order:
+    now = timezone.now()
+    cart_item_add(cart=cart_get_or_create(user_id=user.pk, now=now), product_id="p1", user_id=user.pk, now=now)
+    return checkout_create(user_id=user.pk, now=now)
+
+
+def test_two_checkouts_at_once_make_one_order(buyer, products):
+    now = timezone.now()
+    cart_item_add(cart=cart_get_or_create(user_id=buyer.pk, now=now), product_id="p1", user_id=buyer.pk, now=now)
+    results = _together(2, lambda _: checkout_create(user_id=buyer.pk, now=timezone.now()).pk)
+    assert results[0] == results[1] and Order.objects.count() == 1
+
+
+def test_two_pays_at_once_charge_once(buyer, products, lms, slow_gateway):
+    order = _pending_order(buyer)
+    results = _together(2, lambda _: order_pay(order_id=order.pk, user_id=buyer.pk, now=timezone.now(),
+                                               payment_method="pm_card_visa").order.status)
+    assert results == [OrderStatus.PAID, OrderStatus.PAID]
+    assert GatewayIntent.objects.count() == 1  # one charge at the processor
+    assert Payment.objects.filter(order=order).count() == 1
+    assert OutboxMessage.objects.filter(aggregate_key=f"order:{order.pk}", topic="entitlement").count() == 1
+
+
+def test_two_refunds_at_once_pass_once(buyer, products, lms, slow_gateway):
+    order = _pending_order(buyer)
+    order_pay(order_id=order.pk, user_id=buyer.pk, now=timezone.now(), payment_method="pm_card_visa")
+    results = _together(2, lambda index: refund_create(
+        order_id=order.pk, reason=f"refund {index}", initiator=Refund.Initiator.ADMIN, actor="admin:test",
+        now=timezone.now()))
+    passed = [result for result in results if isinstance(result, Refund)]
+    refused = [result for result in results if isinstance(result, ApplicationError)]
+    assert len(passed) == 1 and len(refused) == 1 and refused[0].code == "not_refundable"
+    order.refresh_from_db()
+    assert order.refunded_amount == Decimal("199.00") and order.status == OrderStatus.REFUNDED
+    assert GatewayIntent.objects.get().refunded == Decimal("199.00")
