@@ -274,6 +274,9 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 # allauth's own "login_failed" limit is left to guard the MFA code step of the pages.
 ACCOUNT_RATE_LIMITS = {"login_failed": "20/5m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# MFA secrets are stored encrypted (identity/mfa_crypto.py): comma-separated keys, the first encrypts.
+MFA_ADAPTER = "identity.adapter.MfaAdapter"
+MFA_ENCRYPTION_KEY = env.str("MFA_ENCRYPTION_KEY", default="") or _local_secret("MFA_ENCRYPTION_KEY")
 MFA_TOTP_ISSUER = SITE_NAME
 SOCIALACCOUNT_PROVIDERS = {}
 

@@ -2,10 +2,12 @@
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.auth_backends import AuthenticationBackend
+from allauth.mfa.adapter import DefaultMFAAdapter as AllauthMfaAdapter
 from django import forms
 from django.contrib.auth import authenticate
 
 from identity.errors import LoginLocked
+from identity.mfa_crypto import mfa_decrypt, mfa_encrypt
 from identity.services.login import login_attempt_begin, login_attempt_verified, login_success_record
 from integration.client_address import client_address
 
@@ -40,3 +42,13 @@ class AccountAdapter(DefaultAccountAdapter):
             return user
         # allauth shows its "account inactive" page for a right password on an inactive account.
         return inactive_user
+
+
+class MfaAdapter(AllauthMfaAdapter):
+    """MFA secrets (the TOTP key, the recovery codes' seed) are stored encrypted (identity.mfa_crypto)."""
+
+    def encrypt(self, text: str) -> str:
+        return mfa_encrypt(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return mfa_decrypt(encrypted_text)

@@ -3,7 +3,6 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.hashers import make_password
 from django.db.models import Exists, OuterRef
 from django.utils.html import format_html_join
 
@@ -15,11 +14,13 @@ from identity.models import (
     LmsAccountLink,
     RoleAuditLog,
     ServiceClient,
+    ServiceClientAuditLog,
     TokenFamily,
     User,
     UserRole,
 )
 from identity.services.roles import actor_for_user, role_grant, role_revoke
+from identity.services.service_clients import service_client_upsert
 from identity.services.tokens import family_revoke
 
 
@@ -48,6 +49,11 @@ class RoleFilter(admin.SimpleListFilter):
         if value in {r.value for r in STORED_ROLES}:
             return queryset.filter(Exists(UserRole.objects.filter(user=OuterRef("pk"), role=value)))
         return queryset
+
+
+def may_change_account(actor, target) -> bool:
+    """Superuser and staff accounts (their roles included) are changed by superusers only."""
+    return bool(actor.is_superuser or not (target.is_superuser or target.is_staff))
 
 
 class UserRoleInline(admin.TabularInline):
@@ -93,12 +99,14 @@ class UserAdmin(admin.ModelAdmin):
         return False  # accounts are erased (identity.services.accounts.user_erase), never deleted
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+        if obj is not None and not may_change_account(request.user, obj):
             return False
         return super().has_change_permission(request, obj)
 
     def _change_roles(self, request, queryset, *, grant: bool, role: str):
         change = role_grant if grant else role_revoke
+        if not request.user.is_superuser:
+            queryset = queryset.filter(is_superuser=False, is_staff=False)
         for user in queryset:
             change(user_id=user.pk, role=role, reason=f"{'granted' if grant else 'revoked'} in the admin",
                    actor=actor_for_user(request.user))
@@ -116,6 +124,7 @@ class UserAdmin(admin.ModelAdmin):
 
 class UserRoleForm(forms.ModelForm):
     reason = forms.CharField(max_length=1000, help_text="Written to the role audit log.")
+    actor = None  # the admin user, set by UserRoleAdmin.get_form
 
     class Meta:
         model = UserRole
@@ -126,6 +135,8 @@ class UserRoleForm(forms.ModelForm):
         user = cleaned.get("user")
         if user is not None and not user.is_active:
             self.add_error("user", "This account is not active, so it cannot receive a role.")
+        if user is not None and self.actor is not None and not may_change_account(self.actor, user):
+            self.add_error("user", "Only a superuser can change the roles of a staff or superuser account.")
         return cleaned
 
 
@@ -141,6 +152,16 @@ class UserRoleAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not may_change_account(request.user, obj.user):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user
+        return form
+
     def save_model(self, request, obj, form, change):
         result = role_grant(user_id=obj.user_id, role=obj.role, reason=form.cleaned_data["reason"],
                             actor=actor_for_user(request.user))
@@ -152,8 +173,9 @@ class UserRoleAdmin(admin.ModelAdmin):
         role_revoke(user_id=obj.user_id, role=obj.role, reason="revoked in the admin", actor=actor_for_user(request.user))
 
     def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
+        for obj in queryset.select_related("user"):
+            if may_change_account(request.user, obj.user):
+                self.delete_model(request, obj)
 
 
 @admin.register(RoleAuditLog)
@@ -168,36 +190,54 @@ class ServiceClientForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(choices=[(s, s) for s in SERVICE_SCOPES], widget=forms.CheckboxSelectMultiple,
                                        required=False)
     new_secret = forms.CharField(required=False, strip=False, widget=forms.PasswordInput(render_value=False),
-                                 help_text="Stored hashed. Leave empty to keep the current secret.")
+                                 help_text="Stored hashed. Leave empty to keep the current secret (a new client "
+                                           "without one gets a generated secret, shown once).")
+    reason = forms.CharField(max_length=1000, help_text="Written to the service-client audit log.")
 
     class Meta:
         model = ServiceClient
         fields = ("client_id", "description", "scopes", "is_active")
 
-    def clean(self):
-        cleaned = super().clean()
-        if not self.instance.pk and not cleaned.get("new_secret"):
-            self.add_error("new_secret", "A new client needs a secret.")
-        return cleaned
-
 
 @admin.register(ServiceClient)
 class ServiceClientAdmin(admin.ModelAdmin):
+    """Superusers only (not in the commerce-admin role). Every save goes through
+    ``service_client_upsert``: hashed secret, audit row, cached state dropped."""
+
     form = ServiceClientForm
     list_display = ("client_id", "is_active", "scope_list", "last_token_at", "updated_at")
     list_filter = ("is_active",)
     search_fields = ("client_id", "description")
-    readonly_fields = ("created_at", "updated_at", "last_token_at")
+    readonly_fields = ("created_at", "updated_at", "last_token_at", "secret_changed_at")
 
     @admin.display(description="scopes")
     def scope_list(self, client) -> str:
         return " ".join(client.scopes)
 
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "client_id") if obj is not None else self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: the audit log keeps the history
+
     def save_model(self, request, obj, form, change):
-        obj.scopes = sorted(form.cleaned_data.get("scopes") or [])
-        if form.cleaned_data.get("new_secret"):
-            obj.secret_hash = make_password(form.cleaned_data["new_secret"])
-        super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        upsert = service_client_upsert(
+            client_id=obj.client_id, scopes=list(data.get("scopes") or []), secret=data.get("new_secret") or None,
+            generate_secret=not change and not data.get("new_secret"), description=data.get("description", ""),
+            is_active=bool(data.get("is_active")), actor=actor_for_user(request.user), reason=data["reason"])
+        obj.pk = upsert.client.pk
+        if upsert.generated_secret:
+            self.message_user(request, f"Secret for {obj.client_id} (shown this once, stored hashed): "
+                                       f"{upsert.generated_secret}", messages.WARNING)
+
+
+@admin.register(ServiceClientAuditLog)
+class ServiceClientAuditLogAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "client_id", "action", "actor", "reason")
+    list_filter = ("action", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("client_id", "actor", "reason")
+    date_hierarchy = "created_at"
 
 
 @admin.register(TokenFamily)
@@ -250,13 +290,29 @@ class LmsAccountLinkAdmin(ReadOnlyAdmin):
     list_select_related = ("user",)
 
 
-def _unregister_unused_simplejwt_models() -> None:
-    """simplejwt's outstanding/blacklisted tokens are not used: token families replace them."""
+class AuthenticatorAdmin(ReadOnlyAdmin):
+    """MFA devices: which and when, never their secrets (stored encrypted, identity.adapter.MfaAdapter)."""
+
+    list_display = ("user", "type", "created_at", "last_used_at")
+    list_filter = ("type",)
+    search_fields = ("user__email",)
+    fields = ("user", "type", "created_at", "last_used_at")
+    list_select_related = ("user",)
+
+
+def _replace_third_party_admins() -> None:
+    """simplejwt's outstanding/blacklisted tokens are not used (token families replace them), nor are
+    social accounts or DRF's auth tokens; allauth's MFA admin would show TOTP secrets."""
+    from allauth.mfa.models import Authenticator
+    from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+    from rest_framework.authtoken.models import TokenProxy
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-    for model in (OutstandingToken, BlacklistedToken):
+    for model in (OutstandingToken, BlacklistedToken, SocialAccount, SocialApp, SocialToken, TokenProxy,
+                  Authenticator):
         if admin.site.is_registered(model):
             admin.site.unregister(model)
+    admin.site.register(Authenticator, AuthenticatorAdmin)
 
 
-_unregister_unused_simplejwt_models()
+_replace_third_party_admins()

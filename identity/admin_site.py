@@ -1,6 +1,7 @@
 """Who may use the Django admin: commerce-admins and superusers, signed in through the site's own login
 (so the password throttle and MFA apply to the admin too)."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -32,3 +33,8 @@ def admin_login(request, extra_context=None):
 def install(site: admin.AdminSite = admin.site) -> None:
     site.has_permission = admin_has_permission
     site.login = admin_login
+    # Branded as the site, not "Django administration".
+    site.site_header = f"{settings.SITE_NAME} administration"
+    site.site_title = settings.SITE_NAME
+    site.index_title = "Commerce administration"
+    site.site_url = "/"

@@ -2,14 +2,19 @@
 
 import pytest
 
-from identity.models import IdentityPhaseChange, RoleAuditLog, ServiceClient, UserRole
+from identity.models import IdentityPhaseChange, RoleAuditLog, ServiceClient, ServiceClientAuditLog, UserRole
 from identity.services.tokens import token_pair_issue
 from tests.identity.factories import RoleAuditLogFactory, ServiceClientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(is_superuser=True, is_staff=True, verified=True)
+
 ADMIN_PAGES = ["/admin/", "/admin/identity/user/", "/admin/identity/userrole/", "/admin/identity/roleauditlog/",
-               "/admin/identity/serviceclient/", "/admin/identity/identityphase/", "/admin/identity/tokenfamily/"]
+               "/admin/identity/identityphase/"]
 
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)
@@ -92,14 +97,22 @@ def test_the_audit_log_is_read_only_in_the_admin(client, commerce_admin):
     assert RoleAuditLog.objects.filter(pk=row.pk).exists()
 
 
-def test_a_service_client_added_in_the_admin_has_a_hashed_secret(client, commerce_admin):
-    client.force_login(commerce_admin)
+def test_a_service_client_added_in_the_admin_goes_through_the_audited_service(client, superuser):
+    client.force_login(superuser)
     response = client.post("/admin/identity/serviceclient/add/", {
         "client_id": "reporting", "description": "", "scopes": ["catalog:read"], "is_active": "on",
-        "new_secret": "a-very-long-secret-1"})
+        "new_secret": "a-very-long-secret-1", "reason": "monthly reports"})
     assert response.status_code == 302, response.content[:3000]
     created = ServiceClient.objects.get(client_id="reporting")
     assert created.scopes == ["catalog:read"] and created.secret_hash.startswith("argon2$")
+    audit = ServiceClientAuditLog.objects.get(client_id="reporting")
+    assert (audit.action, audit.actor, audit.reason) == ("create", str(superuser.pk), "monthly reports")
+    assert audit.changes["secretChanged"] is True and "a-very-long-secret-1" not in str(audit.changes)
+
+    client.post(f"/admin/identity/serviceclient/{created.pk}/change/", {
+        "description": "", "scopes": ["catalog:read"], "reason": "retired"})  # is_active unticked
+    assert ServiceClient.objects.get(pk=created.pk).is_active is False
+    assert ServiceClientAuditLog.objects.filter(client_id="reporting", action="deactivate").exists()
 
 
 def test_the_phase_and_its_history_show_in_the_admin(client, commerce_admin):
@@ -112,10 +125,10 @@ def test_the_phase_and_its_history_show_in_the_admin(client, commerce_admin):
     assert IdentityPhaseChange.objects.count() == 1
 
 
-def test_revoking_a_token_family_in_the_admin(client, commerce_admin):
+def test_revoking_a_token_family_in_the_admin(client, superuser):
     from identity.selectors import token_validate
 
     pair = token_pair_issue(user=UserFactory())
-    client.force_login(commerce_admin)
+    client.force_login(superuser)
     client.post("/admin/identity/tokenfamily/", {"action": "revoke", "_selected_action": [pair.family_id]})
     assert token_validate(token=pair.access)["error"]["code"] == "REVOKED_TOKEN"
