@@ -10,8 +10,9 @@ class LearningConfig(AppConfig):
         from integration.ports import implement
         from integration.ports.learning import LearningPort
         from integration.topics import Topic
-        from learning import handlers, providers
+        from learning import handlers, providers, seed
 
         implement(LearningPort, providers.LocalLearning())
         registry.register_handler(Topic.USER_ERASED, handlers.user_erased)
         registry.register_handler(Topic.ENTITLEMENT, handlers.entitlement)
+        registry.register_provider("seed.learning", seed.seed_learning)

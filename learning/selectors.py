@@ -11,10 +11,10 @@ from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
 
+from integration.contracts.learning import InteractionCounts, InteractionStatus
 from integration.errors import ApplicationError
 from integration.money import quantize
 from integration.ports.identity import identity_port
-from integration.contracts.learning import InteractionCounts, InteractionStatus
 from learning.errors import CourseNotFound, InvalidCursor
 from learning.models import (
     LIVE_ENROLLMENT_STATUSES,
@@ -27,9 +27,9 @@ from learning.models import (
     ExamAttempt,
     Interaction,
     InteractionKind,
-    Lesson,
     LegacyCredential,
     LegacyHashBackup,
+    Lesson,
     LessonCompletion,
     LmsUser,
     Program,

@@ -2,11 +2,11 @@ from django.urls import path
 
 from integration.routes import django_path
 from learning import views
-from learning.pages import admin as admin_pages
-from learning.pages import learner, teach
 from learning.api import integration as integration_api
 from learning.api import learning as lms_api
 from learning.api import views as api
+from learning.pages import admin as admin_pages
+from learning.pages import learner, teach
 
 urlpatterns = [
     path("lms/", learner.my_courses, name="lms-home"),

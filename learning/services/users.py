@@ -1,10 +1,31 @@
 """LMS users as seen from Commerce: created or refreshed on SSO, anonymised on erasure."""
 
+import hashlib
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from learning.models import LegacyCredential, LegacyHashBackup, LmsUser
+from learning.models import (
+    Certificate,
+    ErasedEmail,
+    ExamAttempt,
+    Interaction,
+    LegacyCredential,
+    LegacyHashBackup,
+    LessonCompletion,
+    LmsUser,
+)
+
+
+def email_digest(email: str) -> str:
+    """How an erased person's email is remembered: SHA-256 of the trimmed, lower-cased address."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def email_was_erased(email: str) -> bool:
+    """Whether this email belonged to someone erased (an import must not bring them back)."""
+    return ErasedEmail.objects.filter(email_sha256=email_digest(email)).exists()
 
 
 def lms_user_sync_from_commerce(*, commerce_user_id: str, email: str | None, now: datetime) -> LmsUser:
@@ -44,6 +65,15 @@ def lms_user_erase(*, commerce_user_id: str) -> bool:
     LegacyCredential.objects.filter(lms_user=user).delete()
     LegacyHashBackup.objects.filter(lms_user=user).delete()
     anonymous = erased_email(user)
+    if user.email and user.email != anonymous:
+        ErasedEmail.objects.get_or_create(email_sha256=email_digest(user.email),
+                                          defaults={"erased_at": timezone.now()})
+    # Progress details are the person's data: answers and notes go; the facts that records rest on stay
+    # (that a lesson was done, an attempt's score, that an interaction took place).
+    ExamAttempt.objects.filter(user=user).update(answers={})
+    Interaction.objects.filter(enrollment__user=user).update(note="")
+    LessonCompletion.objects.filter(user=user).delete()
+    Certificate.objects.filter(user=user).update(holder_email=anonymous)
     if user.email != anonymous or user.is_active:
         user.email = anonymous
         user.is_active = False

@@ -129,3 +129,26 @@ def service_token(*scopes: str) -> str:
 
 def bearer(token: str) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def lms_login(client, user) -> None:
+    """Puts ``user`` in the test client's LMS session (what the SSO callback does)."""
+    from learning.sessions import SESSION_KEY
+
+    session = client.session
+    session[SESSION_KEY] = str(user.pk)
+    session.save()
+
+
+@pytest.fixture
+def outbox():
+    """The messages written to the outbox, as (topic, payload) pairs, for one topic or all."""
+    from integration.models import OutboxMessage
+
+    def messages(topic: str | None = None) -> list[dict]:
+        rows = OutboxMessage.objects.order_by("created_at", "pk")
+        if topic:
+            rows = rows.filter(topic=topic)
+        return [row.payload for row in rows]
+
+    return messages

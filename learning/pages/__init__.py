@@ -1,0 +1,35 @@
+"""The LMS pages (server-rendered): the learner's, the instructor's and the department admin's.
+
+``learning/views.py`` keeps the sign-in pages (SSO and the legacy login); these modules hold the rest,
+each view a form and one service call.
+"""
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+
+PAGE_SIZE = 20
+
+
+def lms_login_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.lms_user:
+            return redirect(f"/lms/sso/?{urlencode({'next': request.get_full_path()})}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def page_of(request, queryset, *, size: int = PAGE_SIZE):
+    """A page of ``queryset`` and the query string without ``page`` (for the pager's links)."""
+    page = Paginator(queryset, size).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return page, query.urlencode()
+
+
+def render_lms(request, template: str, context: dict | None = None, *, status: int = 200):
+    return render(request, template, {"lms_user": request.lms_user, **(context or {})}, status=status)

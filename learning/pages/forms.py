@@ -1,0 +1,79 @@
+"""Forms of the LMS staff pages."""
+
+from django import forms
+
+from learning.models import CourseStaffRole, InteractionKind, ProgramKind, StaffRole
+
+
+class DepartmentForm(forms.Form):
+    name = forms.CharField(max_length=200)
+
+
+class MembershipForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=StaffRole.choices)
+
+
+class CourseStaffForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=CourseStaffRole.choices)
+
+
+class OfferingForm(forms.Form):
+    title = forms.CharField(max_length=255)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    suggested_price = forms.DecimalField(min_value=0, max_digits=15, decimal_places=2, label="Suggested price")
+    currency = forms.RegexField(regex=r"^[A-Z]{3}$", max_length=3, initial="USD",
+                                error_messages={"invalid": "An ISO 4217 code in capitals, e.g. USD."})
+    duration_weeks = forms.IntegerField(min_value=0, max_value=520, required=False, label="Duration (weeks)")
+    thumbnail_url = forms.URLField(required=False, label="Thumbnail URL")
+    requires_approval = forms.BooleanField(required=False, label="Enrollments need a department admin's approval")
+
+
+class CourseRequirementForm(forms.Form):
+    required_discussion_replies = forms.IntegerField(min_value=0, initial=0, label="Discussion replies needed")
+    required_assignments_graded = forms.IntegerField(min_value=0, initial=0, label="Assignments graded needed")
+    required_live_session_minutes = forms.IntegerField(min_value=0, initial=0, label="Live-session minutes needed")
+    requires_manual_verification = forms.BooleanField(required=False, label="Only an admin's manual verification counts")
+
+
+class ProgramForm(OfferingForm):
+    kind = forms.ChoiceField(choices=ProgramKind.choices)
+    courses = forms.ModelMultipleChoiceField(queryset=None, required=False,
+                                             help_text="In this order (hold Ctrl or Cmd to pick several).")
+
+    def __init__(self, *args, courses=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["courses"].queryset = courses
+
+
+class ClassForm(forms.Form):
+    course = forms.ModelChoiceField(queryset=None)
+    title = forms.CharField(max_length=255)
+    starts_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    ends_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    schedule = forms.CharField(max_length=500, required=False, help_text="e.g. Tuesdays 18:00-20:00 UTC")
+    capacity = forms.IntegerField(min_value=1, max_value=100000)
+    instructor_email = forms.EmailField(required=False, label="Instructor's email")
+
+    def __init__(self, *args, courses=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["course"].queryset = courses
+
+
+class LessonForm(forms.Form):
+    title = forms.CharField(max_length=255)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False)
+    video_url = forms.URLField(required=False, label="Video link")
+    attachment = forms.FileField(required=False)
+
+
+class InteractionForm(forms.Form):
+    kind = forms.ChoiceField(choices=InteractionKind.choices)
+    quantity = forms.IntegerField(min_value=1, max_value=100000, initial=1)
+    note = forms.CharField(max_length=500, required=False)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV with a header row: email, courseId or programId, expiresAt (optional)")
+    dry_run = forms.BooleanField(required=False, initial=True, label="Dry run: check every row, change nothing")

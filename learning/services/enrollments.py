@@ -1,0 +1,287 @@
+"""Enrollments: opened (manual, commerce or import), approved or rejected, revoked, expired; the messages they send.
+
+Every status change that Commerce or the revenue side cares about writes its message to the
+outbox in the same transaction: ``enrollment.status`` (002 connector 2) to Commerce on approval
+and rejection of a purchased enrollment, ``enrollment.lifecycle`` to revenue on activation,
+completion, revocation and expiry.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+
+from integration.mail import send_templated_email
+from learning import remote
+from learning.errors import ClassFull, EnrollmentNotPending, InvalidStatusChange, NotPublished
+from learning.models import (
+    LIVE_ENROLLMENT_STATUSES,
+    Course,
+    CourseClass,
+    CourseStaff,
+    Enrollment,
+    EnrollmentSource,
+    EnrollmentStatus,
+    LmsUser,
+    Program,
+    PublishStatus,
+)
+from learning.web import lms_url
+
+REMINDER_BEFORE = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Opened:
+    enrollment: Enrollment
+    outcome: str  # granted | pending_approval | already_enrolled
+
+
+def _offering_info(enrollment: Enrollment) -> tuple[str, str]:
+    if enrollment.course_class_id:
+        return "class", str(enrollment.course_class_id)
+    if enrollment.program_id:
+        return "program", str(enrollment.program_id)
+    return "course", str(enrollment.course_id)
+
+
+def lifecycle_base(enrollment: Enrollment) -> dict:
+    """The fields every ``enrollment.lifecycle`` payload carries."""
+    product_type, external_id = _offering_info(enrollment)
+    base = {"enrollmentId": str(enrollment.id), "lmsUserId": str(enrollment.user_id),
+            "commerceUserId": enrollment.user.commerce_user_id, "productType": product_type,
+            "externalId": external_id, "source": enrollment.source}
+    if enrollment.course_id:
+        base["courseId"] = str(enrollment.course_id)
+    if enrollment.program_id:
+        base["programId"] = str(enrollment.program_id)
+    if enrollment.commerce_order_id:
+        base["orderId"] = enrollment.commerce_order_id
+    if enrollment.commerce_order_item_id:
+        base["orderItemId"] = enrollment.commerce_order_item_id
+    return base
+
+
+def _instructor_commerce_id(enrollment: Enrollment) -> str | None:
+    return enrollment.instructor.commerce_user_id if enrollment.instructor_id else None
+
+
+def _send_activated(enrollment: Enrollment, *, now: datetime, extra: dict | None = None) -> None:
+    payload = {**lifecycle_base(enrollment), "activatedAt": now}
+    if enrollment.amount is not None:
+        payload["amount"] = enrollment.amount
+        payload["currency"] = enrollment.currency
+    if enrollment.commerce_transaction_id:
+        payload["transactionId"] = enrollment.commerce_transaction_id
+    if instructor := _instructor_commerce_id(enrollment):
+        payload["instructorCommerceUserId"] = instructor
+    for key in ("grossAmount", "processorFee"):
+        if extra and extra.get(key) is not None:
+            payload[key] = Decimal(str(extra[key]))
+    remote.enrollment_lifecycle_send(event="enrollment.activated", payload=payload)
+
+
+def _email(enrollment: Enrollment, template: str, **context) -> None:
+    user = enrollment.user
+    if not user.is_active or not user.email or user.email.endswith("@invalid"):
+        return
+    send_templated_email(to=user.email, template=template, context={
+        "title": enrollment.offering.title, "course_url": lms_url(f"/lms/enrollments/{enrollment.id}/"),
+        "expires_at": enrollment.expires_at.isoformat() if enrollment.expires_at else "", **context})
+
+
+def _default_instructor(course: Course | None, course_class: CourseClass | None) -> LmsUser | None:
+    if course_class is not None and course_class.instructor_id:
+        return course_class.instructor
+    if course is None:
+        return None
+    staff = (CourseStaff.objects.filter(course=course, role="instructor").select_related("user")
+             .order_by("assigned_at").first())
+    return staff.user if staff else None
+
+
+def live_enrollment(*, user: LmsUser, course: Course | None = None, program: Program | None = None):
+    return Enrollment.objects.filter(user=user, course=course, program=program,
+                                     status__in=LIVE_ENROLLMENT_STATUSES).first()
+
+
+def enrollment_open(*, user: LmsUser, course: Course | None = None, program: Program | None = None,
+                    course_class: CourseClass | None = None, source: str, granted_at: datetime,
+                    expires_at: datetime | None = None, order_id: str = "", order_item_id: str = "",
+                    amount: Decimal | None = None, currency: str = "", transaction_id: str = "",
+                    extra: dict | None = None, now: datetime) -> Opened:
+    """Opens an enrollment, or finds the live one the person already has (``already_enrolled``).
+
+    Runs inside the caller's transaction. Raises :class:`NotPublished` for a draft or archived
+    offering and :class:`ClassFull` when the class has no seat left (counted under a row lock).
+    """
+    if course_class is not None:
+        course = course_class.course
+    offering = course or program
+    if offering.status != PublishStatus.PUBLISHED or (
+            course_class is not None and course_class.status != PublishStatus.PUBLISHED):
+        raise NotPublished(details={"status": offering.status})
+    existing = live_enrollment(user=user, course=course if program is None else None, program=program)
+    if existing is not None:
+        return Opened(existing, "already_enrolled")
+    if course_class is not None:
+        CourseClass.objects.select_for_update().filter(pk=course_class.pk).first()
+        taken = Enrollment.objects.filter(course_class=course_class, status__in=LIVE_ENROLLMENT_STATUSES).count()
+        if taken >= course_class.capacity:
+            raise ClassFull(details={"classId": str(course_class.pk), "capacity": course_class.capacity})
+    pending = offering.requires_approval
+    enrollment = Enrollment(
+        user=user, course=course if program is None else None, program=program, course_class=course_class,
+        instructor=_default_instructor(course, course_class), source=source,
+        status=EnrollmentStatus.PENDING if pending else EnrollmentStatus.ACTIVE,
+        commerce_order_id=order_id, commerce_order_item_id=order_item_id, commerce_transaction_id=transaction_id,
+        amount=amount, currency=currency, granted_at=granted_at,
+        expires_at=expires_at if expires_at and expires_at > granted_at else None,
+        created_at=now, updated_at=now)
+    try:
+        with transaction.atomic():
+            enrollment.save(force_insert=True)
+    except IntegrityError:  # a concurrent grant for the same person and course won
+        existing = live_enrollment(user=user, course=enrollment.course, program=program)
+        if existing is None:
+            raise
+        return Opened(existing, "already_enrolled")
+    if pending:
+        _email(enrollment, "lms_enrollment_pending")
+        return Opened(enrollment, "pending_approval")
+    _send_activated(enrollment, now=now, extra=extra)
+    _email(enrollment, "lms_enrollment_active")
+    return Opened(enrollment, "granted")
+
+
+@transaction.atomic
+def enrollment_create_manual(*, user: LmsUser, course: Course | None = None, program: Program | None = None,
+                             course_class: CourseClass | None = None, expires_at: datetime | None = None,
+                             source: str = EnrollmentSource.MANUAL, now: datetime) -> Opened:
+    return enrollment_open(user=user, course=course, program=program, course_class=course_class, source=source,
+                           granted_at=now, expires_at=expires_at, now=now)
+
+
+def _lock(enrollment: Enrollment) -> Enrollment:
+    return (Enrollment.objects.select_for_update(of=("self",))
+            .select_related("user", "course", "program", "instructor").get(pk=enrollment.pk))
+
+
+@transaction.atomic
+def enrollment_approve(*, enrollment: Enrollment, actor: LmsUser | None, now: datetime) -> Enrollment:
+    enrollment = _lock(enrollment)
+    if enrollment.status == EnrollmentStatus.ACTIVE and enrollment.decided_at:
+        return enrollment
+    if enrollment.status != EnrollmentStatus.PENDING:
+        raise EnrollmentNotPending(details={"status": enrollment.status})
+    enrollment.status = EnrollmentStatus.ACTIVE
+    enrollment.decided_at = now
+    enrollment.decided_by = str(actor.pk) if actor else "auto-approval"
+    enrollment.updated_at = now
+    enrollment.save(update_fields=["status", "decided_at", "decided_by", "updated_at"])
+    if enrollment.commerce_order_id:
+        remote.enrollment_status_send(event="enrollment.approved", order_id=enrollment.commerce_order_id, payload={
+            "enrollmentId": str(enrollment.id), "orderId": enrollment.commerce_order_id,
+            "orderItemId": enrollment.commerce_order_item_id or f"{enrollment.commerce_order_id}:"
+                                                                f"{_offering_info(enrollment)[1]}",
+            "status": "approved", "approvedAt": now, "approvedBy": enrollment.decided_by})
+    _send_activated(enrollment, now=now)
+    _email(enrollment, "lms_enrollment_active")
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_reject(*, enrollment: Enrollment, actor: LmsUser | None, reason: str = "",
+                      now: datetime) -> Enrollment:
+    enrollment = _lock(enrollment)
+    if enrollment.status == EnrollmentStatus.REJECTED:
+        return enrollment
+    if enrollment.status != EnrollmentStatus.PENDING:
+        raise EnrollmentNotPending(details={"status": enrollment.status})
+    enrollment.status = EnrollmentStatus.REJECTED
+    enrollment.decided_at = now
+    enrollment.decided_by = str(actor.pk) if actor else "system"
+    enrollment.status_reason = reason[:500]
+    enrollment.updated_at = now
+    enrollment.save(update_fields=["status", "decided_at", "decided_by", "status_reason", "updated_at"])
+    if enrollment.commerce_order_id:
+        remote.enrollment_status_send(event="enrollment.rejected", order_id=enrollment.commerce_order_id, payload={
+            "enrollmentId": str(enrollment.id), "orderId": enrollment.commerce_order_id,
+            "orderItemId": enrollment.commerce_order_item_id or f"{enrollment.commerce_order_id}:"
+                                                                f"{_offering_info(enrollment)[1]}",
+            "status": "rejected", "rejectedAt": now, "reason": reason[:1000]})
+    remote.enrollment_lifecycle_send(event="enrollment.revoked", payload={
+        **lifecycle_base(enrollment), "reason": "rejected", "revokedAt": now})
+    _email(enrollment, "lms_enrollment_rejected", reason=reason)
+    return enrollment
+
+
+def enrollment_revoke_locked(*, enrollment: Enrollment, reason: str, now: datetime,
+                             refund_amount: Decimal | None = None, currency: str = "") -> bool:
+    """Revokes a live enrollment (inside the caller's transaction, row locked); ``False`` if it was not live."""
+    if enrollment.status not in LIVE_ENROLLMENT_STATUSES:
+        return False
+    enrollment.status = EnrollmentStatus.REVOKED
+    enrollment.revoked_at = now
+    enrollment.status_reason = reason
+    enrollment.updated_at = now
+    enrollment.save(update_fields=["status", "revoked_at", "status_reason", "updated_at"])
+    payload = {**lifecycle_base(enrollment), "reason": reason, "revokedAt": now}
+    if refund_amount is not None:
+        payload["refundAmount"] = refund_amount
+        payload["currency"] = currency or enrollment.currency
+    remote.enrollment_lifecycle_send(event="enrollment.revoked", payload=payload)
+    _email(enrollment, "lms_enrollment_revoked")
+    return True
+
+
+@transaction.atomic
+def enrollment_revoke(*, enrollment: Enrollment, reason: str = "admin", now: datetime) -> Enrollment:
+    enrollment = _lock(enrollment)
+    if enrollment.status not in LIVE_ENROLLMENT_STATUSES and enrollment.status != EnrollmentStatus.REVOKED:
+        raise InvalidStatusChange(details={"status": enrollment.status})
+    enrollment_revoke_locked(enrollment=enrollment, reason=reason, now=now)
+    return enrollment
+
+
+@transaction.atomic
+def enrollments_expire(*, now: datetime, batch_size: int = 500) -> int:
+    """Active or pending enrollments past ``expiresAt`` become ``expired``; each tells revenue and the learner."""
+    due = list(Enrollment.objects.select_for_update(of=("self",), skip_locked=True)
+               .select_related("user", "course", "program")
+               .filter(status__in=[EnrollmentStatus.ACTIVE, EnrollmentStatus.PENDING], expires_at__lte=now)
+               .order_by("expires_at")[:batch_size])
+    for enrollment in due:
+        enrollment.status = EnrollmentStatus.EXPIRED
+        enrollment.updated_at = now
+        enrollment.save(update_fields=["status", "updated_at"])
+        remote.enrollment_lifecycle_send(event="enrollment.expired",
+                                         payload={**lifecycle_base(enrollment), "expiredAt": now})
+        _email(enrollment, "lms_enrollment_expired")
+    return len(due)
+
+
+@transaction.atomic
+def enrollment_expiry_reminders_send(*, now: datetime, batch_size: int = 500) -> int:
+    """One email a week before an active enrollment expires (once per enrollment)."""
+    due = list(Enrollment.objects.select_for_update(of=("self",), skip_locked=True)
+               .select_related("user", "course", "program")
+               .filter(status=EnrollmentStatus.ACTIVE, expiry_reminder_sent_at__isnull=True,
+                       expires_at__gt=now, expires_at__lte=now + REMINDER_BEFORE)[:batch_size])
+    for enrollment in due:
+        enrollment.expiry_reminder_sent_at = now
+        enrollment.save(update_fields=["expiry_reminder_sent_at"])
+        _email(enrollment, "lms_enrollment_expiring")
+    return len(due)
+
+
+def class_seats_taken(course_class_ids: list) -> dict:
+    rows = (Enrollment.objects.filter(course_class_id__in=course_class_ids, status__in=LIVE_ENROLLMENT_STATUSES)
+            .values("course_class_id").annotate(n=Count("id")))
+    return {row["course_class_id"]: row["n"] for row in rows}
+
+
+def pending_filter() -> Q:
+    return Q(status=EnrollmentStatus.PENDING)
