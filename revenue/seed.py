@@ -63,4 +63,4 @@ def seed_revenue(*, stdout) -> None:
         stdout.write(f"  {product.type} {product.name}: instructor {'25' if program else '30'}%, creator "
                      f"{'45' if program else '40'}%, platform 30%, net, "
                      f"{'on completion' if held else 'on sale'}\n")
-    stdout.write(f"  revenue configs: {made} created, {kept} kept\n")
+    stdout.write(f"  revenue configs: {made} created, {kept} kept\n" if made else f"  revenue configs: {kept} kept\n")
