@@ -157,14 +157,22 @@ def coupon_release(*, order_id: str, now=None) -> None:
 class Buyer:
     id: str
     email: str
+    reachable: bool = True  # False: the account is gone (erased or deactivated); nothing is emailed
 
 
 def user_get(*, user_id: str) -> Buyer:
     """The buyer's current email, from identity (an erased account answers its anonymous address)."""
+    from integration.errors import ApplicationError
     from integration.ports.identity import identity_port
 
-    ref = identity_port().user_get(user_id=str(user_id))
-    return Buyer(id=str(ref.id), email=str(ref.email))
+    try:
+        ref = identity_port().user_get(user_id=str(user_id))
+    except ApplicationError as exc:
+        if exc.code != "user_not_found":
+            raise
+        # Erased or deactivated: the LMS still needs an address in the message, never a real one.
+        return Buyer(id=str(user_id), email=f"erased-{user_id}@invalid", reachable=False)
+    return Buyer(id=str(ref.id), email=str(ref.email), reachable=not str(ref.email).endswith("@invalid"))
 
 
 def course_completed(*, enrollment_id: str) -> bool:

@@ -224,7 +224,7 @@ def _enrollment_status_apply(*, receipt: EnrollmentStatusReceipt, reason: str, n
 
 def _email(order: Order, template: str, extra: dict) -> None:
     buyer = remote.user_get(user_id=str(order.user_id))
-    if buyer.email.endswith("@invalid"):
+    if not buyer.reachable:
         return
     send_templated_email(to=buyer.email, template=template, context={
         "order_number": order.number, "order_id": str(order.id), **extra})

@@ -212,7 +212,7 @@ def _order_paid(*, order: Order, payment: Payment, now: datetime, source: str) -
         if order.coupon_code and cart.coupon_code == order.coupon_code:
             Cart.objects.filter(pk=cart.pk).update(coupon_code="", updated_at=now)
     buyer = remote.user_get(user_id=str(order.user_id))
-    if not buyer.email.endswith("@invalid"):
+    if buyer.reachable:
         send_templated_email(to=buyer.email, template="orders/receipt", context={
             "order_number": order.number, "order_id": str(order.id),
             "total": format_money(order.total, order.currency),

@@ -159,7 +159,7 @@ def _refund_locked(*, order: Order, reason: str, initiator: str, actor: str, now
                               data={"refundId": str(refund.id), "lines": {str(k.id): str(v) for k, v in split.items()}})
     entitlement_revoke_send(order=order, refunds=revoked, now=now, key=f"revoke:{order.id}:{number}")
     buyer = remote.user_get(user_id=str(order.user_id))
-    if not buyer.email.endswith("@invalid"):
+    if buyer.reachable:
         send_templated_email(to=buyer.email, template=template, context={
             "order_number": order.number, "order_id": str(order.id), "amount": format_money(total, order.currency),
             "reason": reason, "items": [line.name for line in split], **(extra or {})})

@@ -18,7 +18,6 @@ import socket
 import sys
 
 from aiohttp import web
-
 from localstripe import resources, server
 from localstripe.errors import UserError
 

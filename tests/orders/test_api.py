@@ -48,7 +48,7 @@ def test_the_whole_purchase_over_the_api(buyer, client_for, products, lms, deliv
     assert detail["status"] == "completed"
     (line,) = detail["lines"]
     assert line["entitlementStatus"] == "granted" and line["enrollmentId"] == "enr-1"
-    assert [event["kind"] for event in detail["timeline"]][0] == "created"
+    assert detail["timeline"][0]["kind"] == "created"
     listing = api.get("/api/v1/orders/").json()
     assert set(listing) == {"results", "next", "previous"} and listing["results"][0]["id"] == body["orderId"]
 

@@ -40,7 +40,7 @@ def _free_port() -> int:
 class _Catcher(BaseHTTPRequestHandler):
     received: list = []
 
-    def do_POST(self):  # noqa: N802 (http.server's name)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((body, self.headers["Stripe-Signature"]))
         self.send_response(200)
