@@ -50,18 +50,32 @@ def _first_error(errors) -> str:
     return "; ".join(parts)[:500]
 
 
+# The errors that fail one product alone (field -> DRF error codes); any other error refuses the message.
+_FAILS_ALONE = {"name": {"required", "blank", "null", "max_length", "invalid"}, "suggestedPrice": {"min_value"}}
+
+
+def _fails_alone(errors) -> bool:
+    return bool(errors) and all(
+        field_name in _FAILS_ALONE and isinstance(messages, list)
+        and all(getattr(message, "code", None) in _FAILS_ALONE[field_name] for message in messages)
+        for field_name, messages in errors.items())
+
+
 class CatalogSyncItemSerializer(serializers.Serializer):
-    """One product of a sync. Spec 6.1.2 answers per product, so a product that breaks its contract
-    (no name, a negative price, an unknown type...) does not refuse the whole message: it comes
-    through as ``{"externalId", "invalid": "<reason>"}`` and the receiver answers it ``failed``
-    with that reason. Only an item without an ``externalId`` (nothing to answer for) refuses it."""
+    """One product of a sync. Spec 6.1.2 answers per product, and issue 10 names the two bad inputs
+    that must fail alone: a product with no name, or with a negative price. Such a product comes
+    through as ``{"externalId", "invalid": "<reason>"}`` and the receiver answers it ``failed`` with
+    that reason, the others being written. Anything else off contract (a malformed amount or
+    currency, an unknown type or action, no ``externalId``) still refuses the whole message, as a
+    sender's bug the sender must see."""
 
     def to_internal_value(self, data):
         strict = CatalogSyncProductSerializer(data=data)
         if strict.is_valid():
             return dict(strict.validated_data)
         external_id = data.get("externalId") if isinstance(data, dict) else None
-        if isinstance(external_id, bool) or not isinstance(external_id, str | int) or not str(external_id).strip():
+        if not _fails_alone(strict.errors) or isinstance(external_id, bool) or not isinstance(
+                external_id, str | int) or not str(external_id).strip():
             raise serializers.ValidationError(strict.errors)
         return {"externalId": str(external_id)[:255], "invalid": _first_error(strict.errors)}
 

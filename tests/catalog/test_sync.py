@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from catalog.models import Product
 from catalog.services.products import product_price_override
+from integration.contracts import InvalidPayloadError
 from integration.receiving import message_receive
 from integration.registry import Delivery
 from integration.topics import Topic
@@ -66,14 +67,21 @@ def test_an_item_without_a_name_or_with_a_negative_price_fails_alone_and_nothing
 
 
 @pytest.mark.parametrize("field, value, reason", [
-    ("type", "webinar", "type"), ("currency", "dollars", "currency"), ("currency", "XXY", "currency"),
-    ("suggestedPrice", "abc", "suggestedPrice"), ("suggestedPrice", "19.999", "decimal places"),
-    ("action", "delete", "action"),
+    ("currency", "XXY", "currency"), ("suggestedPrice", "19.999", "decimal places"),
 ])
-def test_other_broken_items_fail_with_their_reason(field, value, reason):
+def test_an_unknown_currency_or_too_many_decimals_fail_that_item_alone(field, value, reason):
     answer = receive(sync_payload(sync_item("course-1", **{field: value}), sync_item("course-2")))
     assert answer["results"][0]["status"] == "failed" and reason in answer["results"][0]["error"]
     assert answer["results"][1]["status"] == "created"
+
+
+@pytest.mark.parametrize("field, value", [("type", "webinar"), ("currency", "dollars"), ("suggestedPrice", "abc"),
+                                          ("action", "delete"), ("suggestedPrice", True)])
+def test_a_malformed_item_is_a_senders_bug_and_refuses_the_whole_message(field, value):
+    with pytest.raises(InvalidPayloadError) as caught:
+        receive(sync_payload(sync_item("course-1", **{field: value}), sync_item("course-2")))
+    assert field in caught.value.details["products"]["0"]
+    assert not Product.objects.exists()
 
 
 def test_jpy_and_kwd_prices_keep_their_minor_units():
