@@ -55,7 +55,7 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [DeliveryAttemptInline]
     readonly_extra = ("payload_pretty", "response_pretty")
     exclude = ("payload", "response")
-    actions = ["replay_dead_letters", "deliver_now"]
+    actions = ["replay_dead_letters", "dismiss_dead_letters", "deliver_now"]
 
     @admin.display(description="last error")
     def short_error(self, obj: OutboxMessage) -> str:
@@ -75,6 +75,13 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         replayed = outbox.outbox_replay_many(message_ids=selected)
         self.message_user(request, f"Replayed {replayed} dead letter(s); {len(selected) - replayed} "
                                    "were not dead-lettered.", messages.SUCCESS if replayed else messages.WARNING)
+
+    @admin.action(description="Dismiss selected dead letters (purged after the retention)", permissions=["change"])
+    def dismiss_dead_letters(self, request, queryset):
+        selected = list(queryset.order_by("id").values_list("message_id", flat=True))
+        dismissed = outbox.outbox_dismiss_many(message_ids=selected)
+        self.message_user(request, f"Dismissed {dismissed} dead letter(s); {len(selected) - dismissed} "
+                                   "were not dead-lettered.", messages.SUCCESS if dismissed else messages.WARNING)
 
     @admin.action(description="Deliver now", permissions=["change"])
     def deliver_now(self, request, queryset):

@@ -25,7 +25,7 @@ def test_lists_pending_messages_with_a_summary():
     assert f"{message.id:>8}  catalog.sync" in output
     assert "course:42" in output
     assert "HTTP 503 maintenance" in output
-    assert "Outbox: 1 pending, 1 dead, 0 delivered." in output
+    assert "Outbox: 1 pending, 1 dead, 0 delivered, 0 dismissed." in output
 
 
 def test_lists_dead_letters():

@@ -1,5 +1,6 @@
-"""``manage.py outbox [--dead] [--replay ID | --replay-all-dead]``: see and replay the outbox."""
+"""``manage.py outbox [--dead] [--replay ID | --replay-all-dead | --dismiss ID | --purge]``: see and tend the outbox."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from integration import outbox, selectors
@@ -16,6 +17,9 @@ class Command(BaseCommand):
         action.add_argument("--dead", action="store_true", help="list the dead letters instead of pending messages")
         action.add_argument("--replay", metavar="ID", help="replay one dead letter (sequence number or message id)")
         action.add_argument("--replay-all-dead", action="store_true", help="replay every dead letter")
+        action.add_argument("--dismiss", metavar="ID", help="dismiss one dead letter without replaying it")
+        action.add_argument("--purge", action="store_true",
+                            help="delete delivered and dismissed messages older than OUTBOX_RETENTION_DAYS now")
         parser.add_argument("--limit", type=int, default=50, help="how many messages to list (default 50)")
 
     def handle(self, *args, **options):
@@ -23,12 +27,18 @@ class Command(BaseCommand):
             self._replay_one(options["replay"])
         elif options["replay_all_dead"]:
             self._replay_all()
+        elif options["dismiss"]:
+            self._dismiss(options["dismiss"])
+        elif options["purge"]:
+            purged = outbox.outbox_purge()
+            self.stdout.write(f"Purged {purged} delivered or dismissed message(s) older than "
+                              f"{settings.OUTBOX_RETENTION_DAYS} days.")
         else:
             status = OutboxMessage.Status.DEAD if options["dead"] else OutboxMessage.Status.PENDING
             self._list(status, limit=options["limit"])
         counts = selectors.outbox_counts()
         self.stdout.write(f"Outbox: {counts['pending']} pending, {counts['dead']} dead, "
-                          f"{counts['delivered']} delivered.")
+                          f"{counts['delivered']} delivered, {counts['dismissed']} dismissed.")
 
     def _list(self, status: str, *, limit: int) -> None:
         messages = list(selectors.outbox_message_list(status=status)[:max(limit, 0)])
@@ -51,6 +61,14 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         self.stdout.write(self.style.SUCCESS(f"Replayed message {message.id} ({message.topic}); "
                                              f"now {message.status}."))
+
+    def _dismiss(self, ref: str) -> None:
+        try:
+            message = selectors.outbox_message_get(ref=ref)
+            message = outbox.outbox_dismiss(message_id=message.message_id)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from None
+        self.stdout.write(self.style.SUCCESS(f"Dismissed message {message.id} ({message.topic})."))
 
     def _replay_all(self) -> None:
         message_ids = selectors.outbox_dead_letter_ids()
