@@ -4,7 +4,7 @@ from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.csrf import requires_csrf_token
 
-from integration.errors import error_response
+from integration.errors import ApplicationError, ForbiddenError, NotFoundError, ServerError, error_response
 from integration.middleware import is_api_path
 
 
@@ -17,27 +17,28 @@ def home(request):
     return render(request, "home.html")
 
 
-def _error(request, status: int, code: str, message: str):
+def _error(request, error: type[ApplicationError], message: str):
     if is_api_path(request.path):
-        return error_response(code, message, status)
-    return render(request, "error.html", {"status": status, "message": message}, status=status)
+        return error_response(error)
+    return render(request, "error.html", {"status": error.status_code, "message": message},
+                  status=error.status_code)
 
 
 @requires_csrf_token
 def bad_request(request, exception=None):
-    return _error(request, 400, "bad_request", "The request could not be understood.")
+    return _error(request, ApplicationError, "The request could not be understood.")
 
 
 @requires_csrf_token
 def permission_denied(request, exception=None):
-    return _error(request, 403, "permission_denied", "You do not have access to this page.")
+    return _error(request, ForbiddenError, "You do not have access to this page.")
 
 
 @requires_csrf_token
 def page_not_found(request, exception=None):
-    return _error(request, 404, "not_found", "We could not find that page.")
+    return _error(request, NotFoundError, "We could not find that page.")
 
 
 @requires_csrf_token
 def server_error(request):
-    return _error(request, 500, "server_error", "Something went wrong on our side. Please try again.")
+    return _error(request, ServerError, "Something went wrong on our side. Please try again.")

@@ -1,13 +1,27 @@
 """Request id on every request and log line; JSON (never HTML) errors on API paths."""
 
+import json
 import logging
 import re
 import uuid
+from urllib.parse import urlsplit
 
 import structlog
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
+from django.shortcuts import render
 
-from integration.errors import error_response
+from integration.errors import (
+    RETRY_AFTER_HEADER,
+    MethodNotAllowedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ServerError,
+    as_application_error,
+    error_response,
+    retry_after_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,19 +65,120 @@ class ApiErrorMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if is_api_path(request.path) and response.status_code in {404, 405} and not _is_json(response):
-            return error_response("not_found" if response.status_code == 404 else "method_not_allowed",
-                                  "Not found." if response.status_code == 404 else "Method not allowed.",
-                                  response.status_code)
+            return error_response(NotFoundError if response.status_code == 404 else MethodNotAllowedError)
         return response
 
     def process_exception(self, request, exception):
+        if isinstance(exception, RequestDataTooBig):
+            return too_large_response(request)
         if not is_api_path(request.path):
             return None
+        error = as_application_error(exception)
+        if error is not None:  # Django's Http404, PermissionDenied, ValidationError raised in a plain view
+            return error_response(error)
         logger.exception("unhandled API error", extra={"path": request.path})
         if settings.DEBUG:
             return None
-        return error_response("server_error", "An unexpected error occurred.", 500)
+        return error_response(ServerError)
 
 
 def _is_json(response) -> bool:
     return response.get("Content-Type", "").startswith("application/json")
+
+
+# --- Bad input and security headers (issue 8, items 15 and 16) ------------------------------
+
+def max_body_bytes(request) -> int:
+    """Form and JSON bodies: DATA_UPLOAD_MAX_MEMORY_SIZE; multipart (file uploads): REQUEST_MAX_BODY_BYTES."""
+    if request.META.get("CONTENT_TYPE", "").startswith("multipart/"):
+        return settings.REQUEST_MAX_BODY_BYTES
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def too_large_response(request) -> HttpResponse:
+    limit = max_body_bytes(request)
+    if is_api_path(request.path):
+        return error_response(PayloadTooLargeError, details={"maxBytes": limit})
+    return render(request, "error.html", {"status": 413, "message": "That was more than this site accepts."},
+                  status=413)
+
+
+class BodySizeLimitMiddleware:
+    """413 for a body over the limit before anything reads it (CSRF, a form, DRF's parsers), on every path.
+
+    The declared ``Content-Length`` decides; a body without one (chunked) is read only up to
+    the limit by Django's ``request.body`` and a bigger one raises ``RequestDataTooBig``,
+    which :class:`ApiErrorMiddleware` and the DRF handler answer with the same 413.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > max_body_bytes(request):
+            return too_large_response(request)
+        return self.get_response(request)
+
+
+def content_security_policy() -> str:
+    """Scripts only from our own static files (no inline script, no ``on*=`` attribute, no eval).
+
+    Forms may post to the other side (the SSO handoff in split mode); Stripe's script and
+    frames are the one outside origin, for card payments.
+    """
+    sides = sorted({_origin(settings.COMMERCE_BASE_URL), _origin(settings.LMS_BASE_URL)} - {""})
+    stripe = "https://js.stripe.com"
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", stripe],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", "https://api.stripe.com"],
+        "frame-src": [stripe, "https://hooks.stripe.com"],
+        "form-action": ["'self'", *sides],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
+
+
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+                      "microphone=(), usb=(), payment=(self \"https://js.stripe.com\")")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy and Permissions-Policy on every response; ``Retry-After`` on every 429."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = content_security_policy()
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", self.policy)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if response.status_code == 429 and RETRY_AFTER_HEADER not in response:
+            response[RETRY_AFTER_HEADER] = str(_retry_after_of(response))
+        return response
+
+
+def _retry_after_of(response) -> int:
+    """The wait a 429's JSON body names (``details.retryAfterSeconds``), else a minute."""
+    if _is_json(response) and not getattr(response, "streaming", False):
+        try:
+            details = json.loads(response.content).get("error", {}).get("details", {})
+            return retry_after_seconds(details, default=60)
+        except (ValueError, AttributeError):
+            pass
+    return 60

@@ -21,7 +21,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from integration.errors import ApplicationError
+from integration.errors import ApplicationError, PayloadTooLargeError, ServiceMisconfigured
 
 SIGNATURE_HEADER = "X-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Webhook-Timestamp"
@@ -74,10 +74,9 @@ class InvalidSourceServiceError(WebhookAuthenticationError):
     default_message = f"{SOURCE_SERVICE_HEADER} must name the sending service."
 
 
-class PayloadTooLargeError(ApplicationError):
-    status_code = 413
-    code = "payload_too_large"
-    default_message = "The body is larger than this endpoint accepts."
+class WebhookSecretMissing(ServiceMisconfigured):
+    code = "webhook_secret_missing"
+    default_message = "No webhook secret is configured."
 
 
 @dataclass(frozen=True)
@@ -178,6 +177,5 @@ def _signature_matches(body: bytes, supplied: str) -> bool:
 def _secrets() -> list[str]:
     secrets = [secret for secret in settings.WEBHOOK_SECRETS if secret]
     if not secrets:
-        raise ApplicationError("No webhook secret is configured.", code="webhook_secret_missing",
-                               status_code=500)
+        raise WebhookSecretMissing()
     return secrets

@@ -14,12 +14,39 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integration import routes, signing
-from integration.contracts import ErrorSerializer, parse_json, request_serializer, response_serializer
+from integration.contracts import (
+    ErrorSerializer,
+    MalformedJsonError,
+    parse_json,
+    request_serializer,
+    response_serializer,
+)
+from integration.parsers import MAX_JSON_DEPTH, json_depth
 from integration.receiving import message_receive
 from integration.registry import Delivery
 from integration.transport import HTTP, current_request_id, sender_of
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+class IdempotencyKeyMismatchError(signing.WebhookAuthenticationError):
+    code = "idempotency_key_mismatch"
+    default_message = (f"{signing.IDEMPOTENCY_KEY_HEADER} differs from the body's idempotencyKey; "
+                       "the signed body's key is the message's key.")
+
+
+_TOO_DEEP = object()
+
+
+def _parse(body: bytes):
+    """The body as JSON; nesting past ``MAX_JSON_DEPTH`` is malformed, never a RecursionError."""
+    try:
+        payload = parse_json(body)
+    except RecursionError:
+        payload = _TOO_DEEP
+    if payload is _TOO_DEEP or json_depth(payload) > MAX_JSON_DEPTH:
+        raise MalformedJsonError(details={"reason": f"nested more than {MAX_JSON_DEPTH} levels deep"})
+    return payload
 
 
 class WebhookView(APIView):
@@ -34,7 +61,11 @@ class WebhookView(APIView):
     def receive(self, request, **path_params) -> Response:
         route = routes.TOPICS[self.topic]
         verified = signing.verify_request(request, expected_source=sender_of(route))
-        payload = parse_json(verified.body)
+        payload = _parse(verified.body)
+        body_key = payload.get("idempotencyKey") if isinstance(payload, dict) else None
+        if body_key is not None and str(body_key) != verified.idempotency_key:
+            # The body's key is signed, the header is not: a captured body under a fresh header is a replay.
+            raise IdempotencyKeyMismatchError(details={"header": signing.IDEMPOTENCY_KEY_HEADER})
         delivery = Delivery(
             idempotency_key=verified.idempotency_key,
             source_service=verified.source_service,
@@ -83,7 +114,8 @@ def webhook_view(topic: str):
             200: response_serializer(topic),
             400: _error("invalid_payload or malformed_json"),
             401: _error("missing_signature, invalid_signature, stale_timestamp, missing_idempotency_key, "
-                        "invalid_source_service"),
+                        "invalid_source_service, idempotency_key_mismatch (the header differs from the body's "
+                        "idempotencyKey)"),
             409: _error("in_progress: the same key is being processed; retry"),
             413: _error("payload_too_large"),
             422: _error("idempotency_key_reused, or the receiver rejected the message"),

@@ -10,6 +10,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from integration.errors import authentication_failed
 from integration.service_auth import bearer_token, is_service_token
 from learning.errors import InvalidCommerceToken, LmsAccountInactive, SsoNotEnabled
 from learning.services.sso import sso_authenticate
@@ -24,7 +25,7 @@ class CommerceBearerAuthentication(authentication.BaseAuthentication):
         try:
             return sso_authenticate(token=token)
         except (SsoNotEnabled, InvalidCommerceToken, LmsAccountInactive) as exc:
-            raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
+            raise authentication_failed(exc) from None
 
     def authenticate_header(self, request):
         return 'Bearer realm="lms"'

@@ -17,6 +17,11 @@ from integration.errors import ApplicationError, ConflictError
 from integration.pagination import CursorPagination
 
 
+class AlreadyOwned(ConflictError):
+    code = "already_owned"
+    default_message = "Already owned."
+
+
 class EchoView(APIView):
     authentication_classes: list = []
     permission_classes: list = []
@@ -28,7 +33,7 @@ class EchoView(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         if data.validated_data["amount"] == 0:
-            raise ConflictError("Already owned.", code="already_owned", details={"productId": "p1"})
+            raise AlreadyOwned(details={"productId": "p1"})
         return Response({"amount": str(data.validated_data["amount"])})
 
 

@@ -14,10 +14,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from identity import caching
-from identity.errors import InvalidRole, RoleNotGrantable, UserInactive, UserNotFound
+from identity.errors import InvalidRole, ReasonRequired, RoleNotGrantable, UserInactive, UserNotFound
 from identity.models import STORED_ROLES, Role, RoleAuditLog, User, UserRole
 from identity.selectors import user_roles
-from integration.errors import ApplicationError
 
 SERVICE_ACTOR_PREFIX = "service:"
 SYSTEM_ACTOR_PREFIX = "system:"
@@ -48,7 +47,7 @@ class RoleChange:
 
 def _check_role(*, role: str, actor: str, reason: str) -> None:
     if not reason or not reason.strip():
-        raise ApplicationError("Say why: a reason is required for the audit log.", code="reason_required")
+        raise ReasonRequired("Say why: a reason is required for the audit log.")
     if role not in {r.value for r in STORED_ROLES}:
         raise InvalidRole(f"'{role}' cannot be granted or revoked: purchaser is implicit for every user, "
                           "and the others are payee and commerce-admin.", details={"role": role})

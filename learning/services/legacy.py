@@ -6,25 +6,28 @@ the legacy LMS (``$2a$``/``$2b$``/``$2y$``) is stored as ``bcrypt$<hash>`` with
 is kept as it is.
 """
 
+import functools
 import re
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
+import argon2
+import bcrypt
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, identify_hasher
+from django.contrib.auth.hashers import check_password, get_hasher, identify_hasher, make_password
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 
 from integration.errors import ApplicationError
 from integration.throttle import AttemptLimit, attempt_failed, attempts_clear, attempts_locked_for, hashed
-from learning.errors import AccountMoved, InvalidCredentials, TooManyLoginAttempts
+from learning.errors import AccountMoved, InvalidCredentials, LoginLocked
 from learning.models import LegacyCredential, LegacyHashBackup, LmsUser, LmsUserType
 from learning.web import STORE_LOGIN_PATH, store_url
 
 _LEGACY_BCRYPT = re.compile(r"^\$2([aby])\$(\d{2})\$[./A-Za-z0-9]{53}$")
-# Verifying against this when no account matches makes an unknown email cost what a wrong
-# password costs. Cost 10 is what the legacy LMS (and most bcrypt libraries) used.
+# The unknown-email hash when no account is stored yet (then there is no cost to follow).
 _DUMMY_HASH = "bcrypt$$2b$10$bHuSAvQNDzYpKQaPiScRJeCCRQGsjTCnLZmPqJfik0rtPGI7e/MA6"
 MAX_PASSWORD_LENGTH = 4096
 
@@ -110,45 +113,89 @@ def _verify(password: str, encoded: str) -> bool:
         return False
 
 
-def _limits(*, email: str, ip: str) -> list[AttemptLimit]:
-    """Five failures per email or per address within five minutes block that key for five minutes."""
-    window = getattr(settings, "LEGACY_LOGIN_WINDOW_SECONDS", 300)
-    common = {"limit": getattr(settings, "LEGACY_LOGIN_MAX_FAILURES", 5), "window_seconds": window,
-              "lockout_seconds": window}
-    return [AttemptLimit(key=f"lms-legacy:email:{hashed(email)}", **common),
-            AttemptLimit(key=f"lms-legacy:ip:{ip or 'unknown'}", **common)]
+def _dummy_hash() -> str:
+    """A hash of no one's password at the cost of the stored hashes (the latest imported one's).
+
+    Verifying against it when no account matches makes an unknown email cost what a wrong
+    password costs, whatever cost the legacy LMS used (10, 12, ...).
+    """
+    sample = (LegacyCredential.objects.order_by("-imported_at", "-pk")
+              .values_list("password_hash", flat=True).first())
+    if not sample:
+        return _DUMMY_HASH
+    try:
+        hasher = identify_hasher(sample)
+        return _dummy_hash_like(hasher.algorithm, _cost_of(hasher, sample))
+    except (ValueError, TypeError, KeyError, IndexError):
+        return _DUMMY_HASH
+
+
+def _cost_of(hasher, encoded: str) -> tuple:
+    decoded = hasher.decode(encoded)
+    return tuple(sorted((key, value) for key, value in decoded.items()
+                        if key in {"work_factor", "iterations", "time_cost", "memory_cost", "parallelism"}))
+
+
+@functools.lru_cache(maxsize=16)
+def _dummy_hash_like(algorithm: str, cost: tuple) -> str:
+    """One hash per (algorithm, cost) per process: made once, then only verified against."""
+    password, params = secrets.token_urlsafe(16), dict(cost)
+    if algorithm == "bcrypt" and "work_factor" in params:
+        return "bcrypt$" + bcrypt.hashpw(password.encode(), bcrypt.gensalt(int(params["work_factor"]))).decode()
+    if "iterations" in params:
+        hasher = get_hasher(algorithm)
+        return hasher.encode(password, hasher.salt(), iterations=int(params["iterations"]))
+    if algorithm.startswith("argon2") and {"time_cost", "memory_cost", "parallelism"} <= params.keys():
+        argon2_hasher = argon2.PasswordHasher(time_cost=int(params["time_cost"]),
+                                              memory_cost=int(params["memory_cost"]),
+                                              parallelism=int(params["parallelism"]))
+        return algorithm + argon2_hasher.hash(password)
+    return make_password(password, hasher=algorithm)
+
+
+def _limits(*, email: str, ip: str) -> tuple[AttemptLimit, AttemptLimit]:
+    """Failures per email and per client address within the window (LEGACY_LOGIN_*)."""
+    common = {"limit": settings.LEGACY_LOGIN_MAX_FAILURES, "window_seconds": settings.LEGACY_LOGIN_WINDOW_SECONDS,
+              "lockout_seconds": settings.LEGACY_LOGIN_WINDOW_SECONDS}
+    return (AttemptLimit(key=f"lms-legacy:email:{hashed(email)}", **common),
+            AttemptLimit(key=f"lms-legacy:ip:{hashed(ip or 'unknown')}", **common))
 
 
 def legacy_login(*, email: str, password: str, ip: str) -> LmsUser:
     """Checks a legacy LMS password; answers the LMS user, or raises.
 
     Unknown email and wrong password raise the same ``InvalidCredentials`` after one hash
-    verification each. Five failures per email or per address within five minutes block
-    further tries. An account already moved to Commerce answers ``AccountMoved`` only to
-    someone who gives its (old) password, so the answer reveals nothing to others.
+    verification each, at the stored hashes' cost. After LEGACY_LOGIN_MAX_FAILURES within
+    the window an email is locked (``LoginLocked``, even for the right password). An address
+    over its limit only slows down: its wrong passwords answer ``LoginLocked`` with the wait,
+    but the right password of an account that is not itself locked still logs in, so one
+    guesser behind a shared proxy (``ip`` from ``integration.client_address``) locks nobody
+    else out. An account already moved to Commerce answers ``AccountMoved`` only to someone
+    who gives its (old) password, so the answer reveals nothing to others.
     """
     email = (email or "").strip()
-    limits = _limits(email=email, ip=ip)
-    if wait := attempts_locked_for(limits):
-        raise TooManyLoginAttempts(details={"retryAfterSeconds": wait})
-    if not email or not password or len(password) > MAX_PASSWORD_LENGTH:
-        attempt_failed(limits)
-        raise InvalidCredentials()
-    same_email = LmsUser.objects.alias(email_ci=Lower("email")).filter(email_ci=email.lower(), is_active=True)
-    credentials = list(LegacyCredential.objects.select_related("lms_user").filter(lms_user__in=same_email))
-    if credentials:
-        for credential in credentials:
-            if _verify(password, credential.password_hash):
-                attempts_clear(limits[:1])
-                return credential.lms_user
-    else:
-        backup = (LegacyHashBackup.objects.filter(lms_user__in=same_email, lms_user__commerce_user_id__isnull=False)
-                  .order_by("-backed_up_at", "-pk").first())
-        if backup is not None:
-            if _verify(password, backup.password_hash):
-                attempts_clear(limits[:1])
-                raise AccountMoved(details={"loginUrl": store_url(STORE_LOGIN_PATH)})
+    account, address = _limits(email=email, ip=ip)
+    if wait := attempts_locked_for([account]):
+        raise LoginLocked.after(wait)
+    if email and password and len(password) <= MAX_PASSWORD_LENGTH:
+        same_email = LmsUser.objects.alias(email_ci=Lower("email")).filter(email_ci=email.lower(), is_active=True)
+        credentials = list(LegacyCredential.objects.select_related("lms_user").filter(lms_user__in=same_email))
+        if credentials:
+            for credential in credentials:
+                if _verify(password, credential.password_hash):
+                    attempts_clear([account])
+                    return credential.lms_user
         else:
-            _verify(password, _DUMMY_HASH)
-    attempt_failed(limits)
+            backup = (LegacyHashBackup.objects.filter(lms_user__in=same_email,
+                                                      lms_user__commerce_user_id__isnull=False)
+                      .order_by("-backed_up_at", "-pk").first())
+            if backup is not None:
+                if _verify(password, backup.password_hash):
+                    attempts_clear([account])
+                    raise AccountMoved(details={"loginUrl": store_url(STORE_LOGIN_PATH)})
+            else:
+                _verify(password, _dummy_hash())
+    attempt_failed([account, address])
+    if wait := attempts_locked_for([account, address]):
+        raise LoginLocked.after(wait)
     raise InvalidCredentials()

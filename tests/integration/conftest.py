@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from integration import registry
@@ -55,10 +57,19 @@ def catalog_handler():
     return handler
 
 
-def signed_post(client, path: str, body: bytes, *, key: str = "key-1", source: str = "lms",
+def signed_post(client, path: str, body: bytes, *, key: str | None = None, source: str = "lms",
                 now=None, drop: tuple[str, ...] = (), override: dict | None = None):
-    headers = signed_headers(body, idempotency_key=key, source_service=source, now=now)
+    """A signed webhook; the header key is the body's ``idempotencyKey`` (as a real sender's is) unless given."""
+    headers = signed_headers(body, idempotency_key=key or _body_key(body) or "key-1", source_service=source, now=now)
     headers.update(override or {})
     extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()
              if name not in drop and name != "Content-Type"}
     return client.post(path, data=body, content_type="application/json", **extra)
+
+
+def _body_key(body: bytes) -> str | None:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    return str(payload["idempotencyKey"]) if isinstance(payload, dict) and "idempotencyKey" in payload else None

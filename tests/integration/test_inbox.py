@@ -132,7 +132,7 @@ def test_fifty_concurrent_deliveries_of_one_key_run_the_handler_once(client):
         return handler(payload, delivery=delivery)
 
     use_handler("catalog.sync", slow_handler)
-    body = json.dumps(catalog_sync_payload()).encode()
+    body = json.dumps(catalog_sync_payload(idempotencyKey="same-key-for-all")).encode()
     barrier = threading.Barrier(50)
     statuses: list[int] = []
     replayed: list[bool] = []

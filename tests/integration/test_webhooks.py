@@ -7,13 +7,18 @@ import pytest
 from django.urls import resolve
 
 from integration import routes
-from integration.errors import ApplicationError
+from integration.errors import UnprocessableError
 from integration.models import InboxEntry
 from tests.integration.conftest import RecordingHandler, remove_handler, signed_post, use_handler
 from tests.integration.factories import catalog_sync_payload, revenue_event_payload
 
 pytestmark = pytest.mark.django_db
 PATH = "/api/v1/catalog/sync"
+
+
+class UnknownDepartment(UnprocessableError):
+    code = "unknown_department"
+    default_message = "No such department."
 
 
 def test_numbers_arrive_as_decimal_never_float(client, catalog_handler):
@@ -39,17 +44,17 @@ def test_nan_is_not_a_number_we_accept(client, catalog_handler):
 
 def test_a_payload_off_contract_is_400_with_field_details(client, catalog_handler):
     payload = catalog_sync_payload()
-    payload["products"][0]["type"] = "webinar"
+    payload["source"] = "elsewhere"
     response = signed_post(client, PATH, json.dumps(payload).encode())
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid_payload"
-    assert "type" in error["details"]["products"]["0"]
+    assert "source" in error["details"]
     assert not InboxEntry.objects.exists()
 
 
 def test_a_repeat_answers_the_stored_response(client, catalog_handler):
-    body = json.dumps(catalog_sync_payload()).encode()
+    body = json.dumps(catalog_sync_payload(idempotencyKey="k-repeat")).encode()
     first = signed_post(client, PATH, body, key="k-repeat")
     second = signed_post(client, PATH, body, key="k-repeat")
     assert first.json() == second.json()
@@ -59,8 +64,9 @@ def test_a_repeat_answers_the_stored_response(client, catalog_handler):
 
 
 def test_a_reused_key_with_another_body_is_422(client, catalog_handler):
-    signed_post(client, PATH, json.dumps(catalog_sync_payload()).encode(), key="k-reuse")
-    response = signed_post(client, PATH, json.dumps(catalog_sync_payload()).encode(), key="k-reuse")
+    signed_post(client, PATH, json.dumps(catalog_sync_payload(idempotencyKey="k-reuse")).encode())
+    other = catalog_sync_payload(idempotencyKey="k-reuse", external_id="course-202")
+    response = signed_post(client, PATH, json.dumps(other).encode())
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "idempotency_key_reused"
 
@@ -74,9 +80,8 @@ def test_without_a_registered_handler_the_answer_is_a_retryable_503(client):
 
 
 def test_the_handlers_rejection_is_answered_and_the_key_released(client):
-    use_handler("catalog.sync", RecordingHandler(fail_times=1, error=ApplicationError(
-        "No such department.", code="unknown_department", status_code=422)))
-    body = json.dumps(catalog_sync_payload()).encode()
+    use_handler("catalog.sync", RecordingHandler(fail_times=1, error=UnknownDepartment()))
+    body = json.dumps(catalog_sync_payload(idempotencyKey="k-reject")).encode()
     response = signed_post(client, PATH, body, key="k-reject")
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "unknown_department"
@@ -92,7 +97,7 @@ def test_the_revenue_receiver_checks_that_splits_sum_to_the_total(client):
     assert sum(split["amount"] for split in event["splits"]) == event["totalAmount"] == Decimal("192.93")
     bad = revenue_event_payload()
     bad["events"][0]["splits"][0]["amount"] = "57.87"
-    response = signed_post(client, "/api/v1/revenue/events", json.dumps(bad).encode(), key="k2")
+    response = signed_post(client, "/api/v1/revenue/events", json.dumps(bad).encode())
     assert response.json()["error"]["details"]["events"]["0"]["splits"]
 
 
@@ -124,3 +129,41 @@ def test_the_webhooks_are_in_the_openapi_schema_with_their_contracts():
     for path in ("/api/v1/revenue/events", "/api/v1/revenue/releases", "/api/v1/webhooks/enrollment-status",
                  "/api/v2/webhooks/commerce/entitlement", "/api/v2/webhooks/commerce/user-erased"):
         assert "post" in schema["paths"][path]
+
+
+# --- a captured webhook replayed under a new key (issue 8 item 7) ---------------------------
+
+def test_a_captured_body_replayed_under_another_header_key_is_refused(client, catalog_handler):
+    body = json.dumps(catalog_sync_payload(idempotencyKey="sync-original")).encode()
+    assert signed_post(client, PATH, body).status_code == 200
+    # The same signed body, a fresh timestamp and a new X-Idempotency-Key: the inbox alone saw a new key.
+    replay = signed_post(client, PATH, body, key="sync-replayed-under-a-new-key")
+    assert replay.status_code == 401
+    assert replay.json()["error"]["code"] == "idempotency_key_mismatch"
+    assert len(catalog_handler.calls) == 1
+    assert list(InboxEntry.objects.values_list("idempotency_key", flat=True)) == ["sync-original"]
+
+
+def test_our_own_topics_carry_the_key_in_the_signed_body():
+    from integration.contracts import has_idempotency_key_field
+
+    assert has_idempotency_key_field("identity.user_erased")
+    assert has_idempotency_key_field("revenue.releases")
+
+
+def test_the_outbox_writes_the_messages_key_into_the_body():
+    from integration.outbox import outbox_send
+    from integration.topics import Topic
+
+    message = outbox_send(topic=Topic.USER_ERASED, aggregate_key="user:u-1",
+                          payload={"commerceUserId": "u-1", "erasedAt": "2026-01-01T00:00:00Z"})
+    # The HTTP adapter sends message.idempotency_key as X-Idempotency-Key: the same as the signed body's.
+    assert message.payload["idempotencyKey"] == message.idempotency_key
+
+
+def test_json_nested_thousands_deep_is_a_400_not_a_crash(client, catalog_handler):
+    body = b"[" * 5000 + b"]" * 5000
+    response = signed_post(client, PATH, body, key="k-deep")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_json"
+    assert catalog_handler.calls == []

@@ -15,6 +15,7 @@ from celery import current_app as celery_app
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.core.servers import basehttp
 
 
 def beat_schedule_tasks() -> dict[str, tuple[Task, float]]:
@@ -61,4 +62,6 @@ class Command(BaseCommand):
             threading.Thread(target=run_schedule_forever, kwargs={"stop": stop}, daemon=True,
                              name="periodic-jobs").start()
             self.stdout.write("Periodic jobs run in process (no REDIS_URL).")
+        # No "Server: WSGIServer/0.2 CPython/3.x" on every response: it only tells a scanner what to try.
+        basehttp.ServerHandler.server_software = None
         call_command("runserver", f"{host}:{port}", use_reloader=reload, use_threading=True)
