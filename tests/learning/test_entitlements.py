@@ -1,0 +1,189 @@
+"""The entitlement receiver (spec 6.2.2): per-item answers, idempotent by the order line, in any order."""
+
+import threading
+import uuid
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from integration.contracts import encode_json
+from integration.receiving import message_receive
+from integration.registry import Delivery
+from integration.topics import Topic
+from learning.models import CourseClass, Enrollment, EntitlementLine, LmsUser
+from tests.integration.conftest import signed_post
+from tests.learning.factories import CourseFactory, LmsUserFactory, ProgramCourseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _item(product, *, product_type="course", line="oi-1", amount="199.00"):
+    return {"productType": product_type, "externalId": str(getattr(product, "pk", product)),
+            "grantedAt": "2026-01-05T10:00:00Z", "orderItemId": line,
+            "metadata": {"orderId": "ord-1", "transactionId": "pi_1", "amount": amount, "currency": "USD"}}
+
+
+def _message(items, *, event="entitlement.granted", key=None, order="ord-1", user="cu-1"):
+    return {"event": event, "idempotencyKey": key or str(uuid.uuid4()), "orderId": order, "commerceUserId": user,
+            "email": "buyer@example.com", "items": items}
+
+
+def _deliver(payload):
+    result = message_receive(topic=Topic.ENTITLEMENT, payload=encode_json_roundtrip(payload),
+                             delivery=Delivery(idempotency_key=payload["idempotencyKey"], source_service="commerce"))
+    return result.body
+
+
+def encode_json_roundtrip(payload):
+    import json
+
+    return json.loads(encode_json(payload))
+
+
+def test_a_grant_creates_the_lms_user_and_the_enrollment(outbox):
+    course = CourseFactory()
+    answer = _deliver(_message([_item(course)]))
+    user = LmsUser.objects.get(commerce_user_id="cu-1")
+    enrollment = Enrollment.objects.get()
+    assert answer == {"success": True, "lmsUserId": str(user.pk), "results": [
+        {"externalId": str(course.pk), "status": "granted", "enrollmentId": str(enrollment.pk), "orderItemId": "oi-1"}]}
+    assert (enrollment.user, enrollment.source, enrollment.status) == (user, "commerce", "active")
+    assert (enrollment.commerce_order_id, enrollment.commerce_order_item_id) == ("ord-1", "oi-1")
+    assert str(enrollment.amount) == "199.0000" and enrollment.currency == "USD"
+    [activated] = outbox(Topic.ENROLLMENT_LIFECYCLE)
+    assert activated["event"] == "enrollment.activated"
+    assert activated["payload"]["orderItemId"] == "oi-1" and activated["payload"]["amount"] == "199.00"
+
+
+def test_the_same_order_line_under_a_new_inbox_key_enrolls_once():
+    course = CourseFactory()
+    first = _deliver(_message([_item(course)]))
+    second = _deliver(_message([_item(course)]))  # a new idempotency key: only the order line says "seen"
+    assert Enrollment.objects.count() == 1 and EntitlementLine.objects.count() == 1
+    assert second["results"] == first["results"]
+
+
+def test_a_second_order_for_what_one_has_answers_already_enrolled():
+    course = CourseFactory()
+    _deliver(_message([_item(course)]))
+    answer = _deliver(_message([_item(course, line="oi-2")], order="ord-2"))
+    assert answer["results"][0]["status"] == "already_enrolled"
+    assert answer["results"][0]["enrollmentId"] == str(Enrollment.objects.get().pk)
+
+
+def test_a_course_that_needs_approval_answers_pending_approval():
+    course = CourseFactory(requires_approval=True)
+    answer = _deliver(_message([_item(course)]))
+    assert answer["results"][0]["status"] == "pending_approval"
+    assert Enrollment.objects.get().status == "pending"
+
+
+def test_bad_items_fail_one_by_one_and_write_nothing_for_them():
+    good, archived = CourseFactory(), CourseFactory(status="archived")
+    full = CourseClass.objects.create(course=good, title="Evening", starts_at=timezone.now(),
+                                      ends_at=timezone.now() + timezone.timedelta(days=30), capacity=1,
+                                      status="published")
+    LmsUserFactory()  # someone else takes the one seat
+    from learning.services.enrollments import enrollment_create_manual
+
+    enrollment_create_manual(user=LmsUserFactory(), course_class=full, now=timezone.now())
+    answer = _deliver(_message([
+        _item(uuid.uuid4(), line="a"), _item("not-a-uuid", line="b"), _item(archived, line="c"),
+        _item(full, product_type="class", line="d"), _item(good, line="e")]))
+    assert [(r["status"], r.get("error")) for r in answer["results"]] == [
+        ("failed", "unknown_product"), ("failed", "unknown_product"), ("failed", "archived"),
+        ("failed", "class_full"), ("granted", None)]
+    assert answer["success"] is False
+    assert EntitlementLine.objects.count() == 1
+
+
+def test_a_revoke_revokes_and_tells_revenue(outbox):
+    course = CourseFactory()
+    _deliver(_message([_item(course)]))
+    answer = _deliver(_message([_item(course)], event="entitlement.revoked"))
+    assert answer["results"][0]["status"] == "revoked"
+    enrollment = Enrollment.objects.get()
+    assert enrollment.status == "revoked" and enrollment.status_reason == "refund"
+    revoked = outbox(Topic.ENROLLMENT_LIFECYCLE)[-1]
+    assert revoked["event"] == "enrollment.revoked"
+    assert revoked["payload"]["reason"] == "refund" and revoked["payload"]["refundAmount"] == "199.00"
+
+
+def test_a_revoke_before_its_grant_then_the_grant_enrolls_nobody():
+    course = CourseFactory()
+    revoke = _deliver(_message([_item(course)], event="entitlement.revoked"))
+    assert revoke["results"][0]["status"] == "revoked"  # a line never granted answers as done
+    grant = _deliver(_message([_item(course)]))
+    assert grant["results"][0] == {"externalId": str(course.pk), "status": "failed", "error": "revoked",
+                                   "orderItemId": "oi-1"}
+    assert not Enrollment.objects.exists()
+    assert EntitlementLine.objects.get().state == "revoked"
+
+
+def test_a_revoke_of_a_line_answered_already_enrolled_leaves_the_earlier_enrollment():
+    course = CourseFactory()
+    _deliver(_message([_item(course)]))
+    _deliver(_message([_item(course, line="oi-2")], order="ord-2"))
+    _deliver(_message([_item(course, line="oi-2")], order="ord-2", event="entitlement.revoked"))
+    assert Enrollment.objects.get().status == "active"
+
+
+def test_a_program_enrollment_opens_its_courses():
+    link = ProgramCourseFactory()
+    _deliver(_message([_item(link.program, product_type="program")]))
+    from learning.services.progress import access_enrollment
+
+    user = LmsUser.objects.get(commerce_user_id="cu-1")
+    assert access_enrollment(user=user, course=link.course).program_id == link.program_id
+
+
+def test_twenty_items_are_one_transaction_with_a_bounded_number_of_queries(django_assert_max_num_queries):
+    courses = CourseFactory.create_batch(20)
+    items = [_item(course, line=f"line-{n}") for n, course in enumerate(courses)]
+    # Per item, a constant 13: the item's savepoint (2), the line claim, the live-enrollment check, the
+    # instructor, the enrollment insert in its savepoint (3), the lifecycle message in its savepoint (3), the
+    # line's answer; plus, once per message, the user and the look-ups of lines and products.
+    with django_assert_max_num_queries(13 * 20 + 10):
+        answer = _deliver(_message(items))
+    assert [r["status"] for r in answer["results"]] == ["granted"] * 20
+
+
+def test_the_signed_webhook_answers_the_same():
+    course = CourseFactory()
+    from django.test import Client
+
+    body = encode_json(_message([_item(course)], key="wh-1"))
+    response = signed_post(Client(), "/api/v2/webhooks/commerce/entitlement", body, key="wh-1", source="commerce")
+    assert response.status_code == 200, response.content
+    assert response.json()["results"][0]["status"] == "granted"
+    again = signed_post(Client(), "/api/v2/webhooks/commerce/entitlement", body, key="wh-1", source="commerce")
+    assert again.json() == response.json() and Enrollment.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_grant_delivered_twice_at_once_enrolls_once():
+    course = CourseFactory()
+    payloads = [_message([_item(course)]) for _ in range(2)]  # two inbox keys, one order line
+    answers, errors = [], []
+    barrier = threading.Barrier(2)
+
+    def deliver(payload):
+        try:
+            barrier.wait()
+            answers.append(_deliver(payload))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=(payload,)) for payload in payloads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert Enrollment.objects.count() == 1 and EntitlementLine.objects.count() == 1
+    ids = {answer["results"][0]["enrollmentId"] for answer in answers}
+    assert ids == {str(Enrollment.objects.get().pk)}
