@@ -114,3 +114,16 @@ def test_program_configs_have_their_own_endpoint(admin_client, url):
     assert answer.status_code == 200
     assert answer.json()["productType"] == "program"
     assert admin_client.get(url).status_code == 404
+
+
+def test_a_commerce_bearer_token_of_an_lms_admin_is_accepted(api_client, people, url):
+    from identity.services.tokens import token_pair_issue
+
+    account = people["other"]
+    LmsUserFactory(commerce_user_id=str(account.pk), email=account.email, user_types=["staff", "global-admin"])
+    token = token_pair_issue(user=account).access_token
+    answer = api_client.put(url, body(), format="json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["changedBy"] == account.email
+    refused = api_client.get(url, HTTP_AUTHORIZATION="Bearer not.a.token")
+    assert refused.status_code == 401
