@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integration.contracts import CurrencyField, ErrorSerializer, MoneyField
+from integration.money import quantize
 from integration.pagination import CursorPagination
 from learning import selectors
 from learning.authentication import CommerceBearerAuthentication, LmsSessionAuthentication
@@ -176,12 +177,16 @@ class OfferingOutput(serializers.Serializer):
     title = serializers.CharField()
     description = serializers.CharField()
     status = serializers.CharField()
-    suggestedPrice = MoneyField(source="suggested_price")
+    suggestedPrice = serializers.SerializerMethodField(help_text="A decimal string in the currency's minor unit")
     currency = serializers.CharField()
     durationWeeks = serializers.IntegerField(source="duration_weeks", allow_null=True)
     thumbnailUrl = serializers.CharField(source="thumbnail_url")
     requiresApproval = serializers.BooleanField(source="requires_approval")
     updatedAt = serializers.DateTimeField(source="updated_at")
+
+
+    def get_suggestedPrice(self, obj) -> str:
+        return str(quantize(obj.suggested_price, obj.currency))
 
 
 class ProgramOutput(OfferingOutput):
