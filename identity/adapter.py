@@ -4,11 +4,14 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.auth_backends import AuthenticationBackend
 from allauth.mfa.adapter import DefaultMFAAdapter as AllauthMfaAdapter
 from django import forms
+from django.conf import settings
 from django.contrib.auth import authenticate
 
 from identity.errors import LoginLocked
 from identity.mfa_crypto import mfa_decrypt, mfa_encrypt
 from identity.services.login import login_attempt_begin, login_attempt_verified, login_success_record
+from identity.services.passwords import user_password_set
+from identity.services.tokens import storefront_logout
 from integration.client_address import client_address
 
 
@@ -42,6 +45,19 @@ class AccountAdapter(DefaultAccountAdapter):
             return user
         # allauth shows its "account inactive" page for a right password on an inactive account.
         return inactive_user
+
+
+    def logout(self, request) -> None:
+        storefront_logout(request)
+
+    def set_password(self, user, password) -> None:
+        """Every page path (change, set, reset by key) sets a password here."""
+        user_password_set(user=user, password=password, reason="password_changed")
+
+    def send_mail(self, template_prefix, email, context):
+        """Links in emails are absolute, on this site's configured address, never the request's host."""
+        context = {**context, "site_name": settings.SITE_NAME, "site_url": settings.COMMERCE_BASE_URL.rstrip("/")}
+        super().send_mail(template_prefix, email, context)
 
 
 class MfaAdapter(AllauthMfaAdapter):

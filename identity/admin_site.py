@@ -30,9 +30,19 @@ def admin_login(request, extra_context=None):
     return redirect_to_login(target)
 
 
+def admin_logout(request, extra_context=None):
+    """The admin's logout is the storefront's (it ends the SSO tokens of the session too)."""
+    from identity.services.tokens import storefront_logout
+
+    if request.method == "POST":
+        storefront_logout(request)
+    return redirect("/")
+
+
 def install(site: admin.AdminSite = admin.site) -> None:
     site.has_permission = admin_has_permission
     site.login = admin_login
+    site.logout = admin_logout
     # Branded as the site, not "Django administration".
     site.site_header = f"{settings.SITE_NAME} administration"
     site.site_title = settings.SITE_NAME

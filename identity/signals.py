@@ -1,36 +1,18 @@
-"""Receivers that keep tokens and the validation cache in step with what happens to accounts."""
+"""The one receiver left: keeping the public-identity cache in step with saved accounts.
 
-from allauth.account.signals import password_changed, password_reset, password_set
-from django.contrib.auth.signals import user_logged_out
+Token revocation is not done here: a password change, a logout or an erasure revokes through
+its service (``identity.services.passwords``, ``.tokens``, ``.accounts``), which every entry
+point calls.
+"""
+
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from identity import caching
-from identity.models import TokenFamily, User
-from identity.services.tokens import SSO_BINDING_SESSION_KEY, session_tokens_revoke, user_tokens_revoke_all
+from identity.models import User
 
 # Saving only these does not change what token validation answers.
 _IDENTITY_NEUTRAL_FIELDS = frozenset({"last_login", "password", "updated_at"})
-
-
-@receiver(user_logged_out, dispatch_uid="identity.revoke_session_tokens")
-def revoke_session_tokens(sender, request, user, **kwargs):
-    """Storefront logout ends the SSO tokens handed to the LMS from that session."""
-    session = getattr(request, "session", None)
-    if session is not None:
-        session_tokens_revoke(session_binding=session.get(SSO_BINDING_SESSION_KEY, ""))
-
-
-@receiver(password_reset, dispatch_uid="identity.revoke_on_password_reset")
-def revoke_on_password_reset(sender, request, user, **kwargs):
-    user_tokens_revoke_all(user_id=user.pk, reason="password_reset")
-
-
-@receiver(password_changed, dispatch_uid="identity.revoke_sso_on_password_change")
-@receiver(password_set, dispatch_uid="identity.revoke_sso_on_password_set")
-def revoke_sso_on_password_change(sender, request, user, **kwargs):
-    """A new password ends the tokens handed to the LMS: whoever held the old one may hold those."""
-    user_tokens_revoke_all(user_id=user.pk, reason="password_changed", kind=TokenFamily.Kind.SSO)
 
 
 @receiver(post_save, sender=User, dispatch_uid="identity.forget_cached_identity")

@@ -2,11 +2,10 @@
 
 from allauth.account import views as allauth_views
 from dj_rest_auth.registration.views import ResendEmailVerificationView, VerifyEmailView
-from dj_rest_auth.views import PasswordChangeView, PasswordResetConfirmView, PasswordResetView
+from dj_rest_auth.views import PasswordResetView
 from django.urls import include, path, re_path
 
 from identity.api import auth, roles, service
-from identity.authentication import USER_AUTHENTICATION
 from identity.views import pages
 from integration.routes import django_path
 from integration.topics import Topic
@@ -24,9 +23,9 @@ urlpatterns = [
     path("api/v1/auth/me/export", auth.MeExportApi.as_view(), name="identity-me-export"),
     path("api/v1/auth/me", auth.MeApi.as_view(), name="identity-me"),
     path("api/v1/auth/password/reset/", PasswordResetView.as_view(), name="rest_password_reset"),
-    path("api/v1/auth/password/reset/confirm/", PasswordResetConfirmView.as_view(),
+    path("api/v1/auth/password/reset/confirm/", auth.PasswordResetConfirmApi.as_view(),
          name="rest_password_reset_confirm"),
-    path("api/v1/auth/password/change/", PasswordChangeView.as_view(authentication_classes=USER_AUTHENTICATION),
+    path("api/v1/auth/password/change/", auth.PasswordChangeApi.as_view(),
          name="rest_password_change"),
     path(django_path("identity.validate_token"), auth.ValidateTokenApi.as_view(), name="identity-validate-token"),
     # --- API: roles (spec 6.1.4) ---

@@ -10,6 +10,8 @@ import secrets
 import time
 import uuid
 
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
 from django.http import HttpRequest
 
 from learning.models import LmsUser
@@ -51,8 +53,25 @@ def current_lms_user(request: HttpRequest) -> LmsUser | None:
             user = None
         if user is None:
             session.pop(SESSION_KEY, None)
+        elif not _same_identity_as_store_login(request, user):
+            session.pop(SESSION_KEY, None)
+            user = None
     setattr(request, _CACHE_ATTR, user)
     return user
+
+
+def _same_identity_as_store_login(request: HttpRequest, lms_user: LmsUser) -> bool:
+    """Where the store's login shares this session (the monolith), the LMS session must belong to the
+    same person: a store login as someone else ends it, and so does a store login that is no longer
+    valid (Django flushes a session whose password hash is stale, e.g. after a password change
+    elsewhere). Without a store login in the session (a legacy LMS login, the ``lms`` deployment)
+    the LMS session stands on its own."""
+    if not settings.SERVES_COMMERCE or AUTH_SESSION_KEY not in request.session:
+        return True
+    store_user = getattr(request, "user", None)
+    if store_user is None or not store_user.is_authenticated:  # evaluating it checked the session's hash
+        return False
+    return str(store_user.pk) == str(lms_user.commerce_user_id or "")
 
 
 def lms_session_open(request: HttpRequest, *, lms_user: LmsUser) -> None:

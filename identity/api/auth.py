@@ -6,6 +6,8 @@ from allauth.account.models import EmailAddress
 from allauth.account.signals import user_signed_up
 from dj_rest_auth.registration.views import RegisterView as DjRestAuthRegisterView
 from dj_rest_auth.utils import jwt_encode
+from dj_rest_auth.views import PasswordChangeView as DjRestAuthPasswordChangeView
+from dj_rest_auth.views import PasswordResetConfirmView as DjRestAuthPasswordResetConfirmView
 from django.contrib.auth.models import update_last_login
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
@@ -24,6 +26,7 @@ from identity.selectors import token_validate, user_mfa_types, user_personal_dat
 from identity.services import login as login_service
 from identity.services.accounts import user_erase
 from identity.services.login import login_failure_record, login_success_record, login_throttle_check
+from identity.services.passwords import user_password_set
 from identity.services.roles import actor_for_user
 from identity.services.tokens import TokenPair, logout, token_pair_issue, token_refresh
 from identity.tokens import AccessToken
@@ -220,3 +223,34 @@ class ValidateTokenApi(APIView):
         if not isinstance(token, str) or not token.strip():
             raise ValidationError({"token": ["A token (string) is required."]})
         return Response(token_validate(token=token.strip()))
+
+
+class PasswordChangeApi(DjRestAuthPasswordChangeView):
+    """dj-rest-auth's checks (old password, validators); the change itself is identity's one service,
+    which revokes every other sign-in of the user (this one, the caller's token family, stays)."""
+
+    authentication_classes = USER_AUTHENTICATION
+
+    @extend_schema(tags=TAG, summary="Change my password (ends my other sessions)",
+                   responses={200: s.DetailOutput, **ERRORS})
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        keep = request.auth.payload.get("fam") if isinstance(request.auth, AccessToken) else None
+        user_password_set(user=request.user, password=serializer.validated_data["new_password1"],
+                          reason="password_changed", keep_family_id=keep)
+        return Response({"detail": "New password has been saved."})
+
+
+class PasswordResetConfirmApi(DjRestAuthPasswordResetConfirmView):
+    """dj-rest-auth's uid and key checks; the new password through identity's one service (every
+    token family of the user is revoked)."""
+
+    @extend_schema(tags=TAG, summary="Set a new password from the reset email's uid and key",
+                   responses={200: s.DetailOutput, **ERRORS})
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user_password_set(user=serializer.user, password=serializer.validated_data["new_password1"],
+                          reason="password_reset")
+        return Response({"detail": "Password has been reset with the new password."})

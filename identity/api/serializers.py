@@ -4,12 +4,13 @@ from dj_rest_auth.registration.serializers import RegisterSerializer as DjRestAu
 from dj_rest_auth.serializers import (
     PasswordResetConfirmSerializer as DjRestAuthPasswordResetConfirmSerializer,
 )
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from identity import selectors
 from identity.models import SERVICE_SCOPES
-from identity.services.tokens import TokenPair, token_pair_issue, user_tokens_revoke_all
+from identity.services.tokens import TokenPair, token_pair_issue
 
 
 class UserSerializer(serializers.Serializer):
@@ -60,12 +61,20 @@ class TokenPairSerializer(serializers.Serializer):
 
 
 class PasswordResetConfirmSerializer(DjRestAuthPasswordResetConfirmSerializer):
-    """A reset password ends every session the old one opened."""
+    """Validation only: the view sets the password through ``identity.services.passwords``."""
+
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except DjangoValidationError:  # a uid that decodes to no UUID: the same answer as an unknown one
+            raise serializers.ValidationError({"uid": ["Invalid value"]}) from None
 
     def save(self):
-        user = super().save()
-        user_tokens_revoke_all(user_id=user.pk, reason="password_reset")
-        return user
+        raise NotImplementedError("PasswordResetConfirmApi calls identity.services.passwords.user_password_set")
+
+
+class DetailOutput(serializers.Serializer):
+    detail = serializers.CharField()
 
 
 # --- sign-in -------------------------------------------------------------------

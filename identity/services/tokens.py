@@ -128,16 +128,26 @@ def family_revoke(*, family_id, reason: str, now: datetime | None = None) -> boo
     return bool(changed)
 
 
-def _revoke_where(*, reason: str, now: datetime, **filters) -> int:
-    rows = list(TokenFamily.objects.filter(revoked_at__isnull=True, **filters).values_list(
-        "id", "absolute_expires_at"))
+def revoke_families_where(families, *, reason: str, now: datetime) -> int:
+    """Revokes the live families of a queryset: database, then the security cache (again after commit,
+    so a concurrent read that cached "live" before the commit is overwritten)."""
+    rows = list(families.filter(revoked_at__isnull=True).values_list("id", "absolute_expires_at"))
     if not rows:
         return 0
     TokenFamily.objects.filter(pk__in=[family_id for family_id, _ in rows], revoked_at__isnull=True).update(
         revoked_at=now, revoke_reason=reason[:64])
-    for family_id, absolute_expires_at in rows:
-        caching.family_revoked_remember(family_id=family_id, absolute_expires_at=absolute_expires_at, now=now)
+
+    def remember():
+        for family_id, absolute_expires_at in rows:
+            caching.family_revoked_remember(family_id=family_id, absolute_expires_at=absolute_expires_at, now=now)
+
+    remember()
+    transaction.on_commit(remember)
     return len(rows)
+
+
+def _revoke_where(*, reason: str, now: datetime, **filters) -> int:
+    return revoke_families_where(TokenFamily.objects.filter(**filters), reason=reason, now=now)
 
 
 def user_tokens_revoke_all(*, user_id, reason: str, kind: str | None = None, now: datetime | None = None) -> int:
@@ -172,6 +182,17 @@ def session_tokens_revoke(*, session_binding: str, reason: str = "storefront_log
         return 0
     return _revoke_where(reason=reason, now=now or timezone.now(),
                          session_key_hash=session_key_hash(session_binding))
+
+
+def storefront_logout(request) -> int:
+    """A storefront logout (the pages', the admin's): ends the SSO tokens handed to the LMS from this
+    session, then the session itself (Django's logout flushes it, the LMS session in it too)."""
+    from django.contrib.auth import logout as django_logout
+
+    session = getattr(request, "session", None)
+    revoked = session_tokens_revoke(session_binding=session.get(SSO_BINDING_SESSION_KEY, "")) if session else 0
+    django_logout(request)
+    return revoked
 
 
 def logout(*, user: User, refresh: str | None, access_claims: dict | None, now: datetime | None = None) -> int:
