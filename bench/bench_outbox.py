@@ -1,6 +1,6 @@
 """Integration backbone benchmark: outbox throughput, sweep recovery, and the signed webhook path.
 
-    python bench/bench_outbox.py [--messages 2000]
+    python bench/bench_outbox.py [--messages 2000] [--profile]
 
 Runs on a throwaway SQLite database in a temporary VAR_DIR, or on DATABASE_URL when
 that is set (point it at a scratch database: the benchmark migrates it and writes
@@ -8,11 +8,17 @@ rows). The receiver is a minimal handler registered for ``catalog.sync`` here, s
 the figures are the backbone's own cost (contract check, outbox row, delivery,
 inbox claim, attempt record), not a domain handler's. Webhook requests go through
 Django's full middleware stack in process (no socket). Deliveries run in this
-process (Celery eager) whatever REDIS_URL says; Redis, when set, is the cache.
+process (the outbox calls the delivery directly, as with the embedded default)
+whatever REDIS_URL says; Redis, when set, is the cache. Each figure comes with
+the statements and commits per message, counted on the connection; ``--profile``
+prints where the send + deliver time goes (cProfile, top functions by own time).
 """
 
 import argparse
+import cProfile
+import contextlib
 import json
+import pstats
 import os
 import statistics
 import sys
@@ -30,6 +36,39 @@ def payload(n: int) -> dict:
     return {"source": "lms", "idempotencyKey": f"bench-{uuid.uuid4()}", "products": [{
         "action": "upsert", "externalId": f"course-{n}", "type": "course", "name": f"Course {n}",
         "suggestedPrice": "199.00", "currency": "USD", "metadata": {"departmentId": "dept-1"}}]}
+
+
+class StatementCounter:
+    """Counts the statements and commits sent on the default connection (an execute wrapper)."""
+
+    def __init__(self):
+        self.statements = 0
+        self.commits = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements += 1
+        return execute(sql, params, many, context)
+
+    @contextlib.contextmanager
+    def counting(self):
+        from django.db import connection
+
+        real_commit = connection.commit
+
+        def commit():
+            self.commits += 1
+            return real_commit()
+
+        connection.commit = commit
+        try:
+            with connection.execute_wrapper(self):
+                yield self
+        finally:
+            del connection.commit
+
+
+def per_message(counter: StatementCounter, messages: int) -> str:
+    return f"{counter.statements / messages:.1f} statements and {counter.commits / messages:.1f} commits per message"
 
 
 def bench_send_and_deliver(messages: int) -> tuple[list[int], float]:
@@ -92,6 +131,7 @@ def bench_webhooks(requests_count: int) -> tuple[list[int], list[int]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--profile", action="store_true", help="profile send + deliver with cProfile")
     args = parser.parse_args()
     os.environ.setdefault("WEBHOOK_SECRETS", "bench-secret-" + uuid.uuid4().hex)
     with tempfile.TemporaryDirectory() as var_dir:
@@ -102,10 +142,10 @@ def main() -> int:
         from integration import registry
         from integration.models import InboxEntry, OutboxMessage
 
-        def receiver(message: dict, *, delivery) -> dict:
-            products = message["products"]
+        def receiver(message, *, delivery) -> dict:
+            products = message.products  # handlers get the topic's frozen dataclass
             return {"success": True, "processed": len(products), "results": [
-                {"externalId": p["externalId"], "productId": p["externalId"], "status": "updated"}
+                {"externalId": p.external_id, "productId": p.external_id, "status": "updated"}
                 for p in products]}
 
         registry.register_handler("catalog.sync", receiver)
@@ -117,17 +157,29 @@ def main() -> int:
         cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
         print(f"integration benchmark ({args.messages} messages each; database: {backend}; cache: {cache})")
 
-        samples, rate = bench_send_and_deliver(args.messages)
+        bench_send_and_deliver(min(100, args.messages))  # warm-up: imports, caches, connection
+        OutboxMessage.objects.all().delete()
+        with StatementCounter().counting() as counter:
+            samples, rate = bench_send_and_deliver(args.messages)
         delivered = OutboxMessage.objects.filter(status=OutboxMessage.Status.DELIVERED).count()
         print(f"  outbox send + deliver after commit (local adapter): {summary(samples)}; "
-              f"{rate:,.0f} messages/s; {delivered} delivered")
-        sweep_rate, tried = bench_sweep(args.messages)
-        print(f"  sweep recovering lost enqueues: {sweep_rate:,.0f} messages/s ({tried} delivered in one sweep)")
-        first, replay = bench_webhooks(args.messages)
+              f"{rate:,.0f} messages/s; {delivered} delivered; {per_message(counter, args.messages)}")
+        with StatementCounter().counting() as counter:
+            sweep_rate, tried = bench_sweep(args.messages)
+        print(f"  sweep recovering lost enqueues: {sweep_rate:,.0f} messages/s ({tried} delivered in one sweep; "
+              f"{per_message(counter, args.messages)}, sends included)")
+        with StatementCounter().counting() as counter:
+            first, replay = bench_webhooks(args.messages)
         print(f"  signed webhook, first delivery (verify, contract, inbox, handler): {summary(first)}")
-        print(f"  signed webhook, replayed key (stored answer): {summary(replay)}")
+        print(f"  signed webhook, replayed key (stored answer): {summary(replay)}; "
+              f"{per_message(counter, 2 * args.messages)} (both kinds)")
         print(f"  mean first/replay: {statistics.mean(first) / 1e6:.3f} / {statistics.mean(replay) / 1e6:.3f} ms; "
               f"{InboxEntry.objects.count()} inbox keys")
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.runcall(bench_send_and_deliver, args.messages)
+            print(f"\n  where send + deliver spends its time ({args.messages} messages, cProfile, own time):")
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     return 0
 
 
