@@ -15,11 +15,11 @@ prints where the send + deliver time goes (cProfile, top functions by own time).
 """
 
 import argparse
-import cProfile
 import contextlib
+import cProfile
 import json
-import pstats
 import os
+import pstats
 import statistics
 import sys
 import tempfile

@@ -2,7 +2,7 @@
 
 import time
 
-from celery.signals import worker_process_init, worker_init
+from celery.signals import worker_init, worker_process_init
 
 from config.celery import app
 
