@@ -77,7 +77,7 @@ def test_the_editor_form_has_csrf_and_no_inline_script(client, admin, course):
     page = client.get(f"/lms/revenue/course/{course.pk}/").content.decode()
     assert "csrfmiddlewaretoken" in page
     assert "<script>" not in page and " onclick=" not in page
-    assert "revenue/revenue.js" in page
+    assert "revenue/revenue.js" in page and "learning/learning.css" in page  # the LMS layout kept
 
 
 def test_my_earnings_per_course_and_what_waits(client, people, course, django_assert_max_num_queries):
