@@ -5,6 +5,7 @@ from unittest import mock
 
 import bcrypt
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import Client
 
@@ -204,3 +205,21 @@ def test_the_login_page_works_while_identity_is_down_and_does_not_ask_again_at_o
     assert len(calls) == 1
     response = client.post("/lms/login/", {"email": user.email, "password": LEGACY_PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/lms/"
+
+
+@pytest.mark.skipif(not django_settings.SERVES_COMMERCE, reason="needs the store login")
+def test_the_store_login_and_the_legacy_login_answer_a_lockout_alike(client, settings):
+    """Issue 7 item 3: one status and one code for a lockout, whichever login form."""
+    from tests.identity.factories import UserFactory
+
+    settings.ARGON2_TIME_COST, settings.ARGON2_MEMORY_KIB, settings.ARGON2_PARALLELISM = 1, 1024, 1
+    store_user, legacy_user = UserFactory(verified=True), LegacyUserFactory()
+    answers = {}
+    for name, path, email in (("store", "/api/v1/auth/login/", store_user.email),
+                              ("legacy", API, legacy_user.email)):
+        wrong = [client.post(path, data=json.dumps({"email": email, "password": "wrong-password"}),
+                             content_type="application/json") for _ in range(6)]
+        answers[name] = (wrong[0].status_code, wrong[0].json()["error"]["code"],
+                         wrong[-1].status_code, wrong[-1].json()["error"]["code"], "Retry-After" in wrong[-1])
+    assert answers["store"] == answers["legacy"] == (400, "invalid_credentials", 429, "too_many_login_attempts",
+                                                     True)
