@@ -16,21 +16,31 @@ event that fails; a refund or release whose sale is not in yet makes the whole
 delivery answer 409 so the outbox retries it: never an orphan posting.
 """
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from integration.contracts.payouts import RevenueEvent, RevenueRelease
-from integration.money import UnknownCurrencyError, minor_digits, quantize
+from integration.money import UnknownCurrencyError, minor_unit
 from payouts import remote
 from payouts.errors import LedgerPostingConflictError, SaleNotPostedError
 from payouts.models import Account, LedgerPosting, PendingAmount
 from payouts.models import RevenueRelease as ReleaseRecord
-from payouts.services.ledger import CREDIT, DEBIT, PostingDraft, balance_keys, balances_lock, postings_write
+from payouts.services.ledger import (
+    CREDIT,
+    DEBIT,
+    PostingDraft,
+    balance_keys,
+    balances_lock,
+    insert_rows,
+    postings_write,
+)
 
 SALE_TYPES = frozenset({"course_sale", "program_sale", "subscription_renewal"})
 REFUND = "refund"
@@ -85,24 +95,41 @@ def clearing_date(*, sold_at: datetime, now: datetime) -> datetime:
     return max(sold_at + timedelta(days=settings.PAYOUT_CLEARING_DAYS), now)
 
 
+# Payees known to exist, kept a few minutes per process: the identity port is asked once per payee, not once
+# per batch (users are never deleted, only anonymised in place; an unknown id is asked again every time).
+_KNOWN_PAYEES: dict[str, float] = {}
+KNOWN_PAYEE_SECONDS = 300.0
+
+
 class _PayeeCache:
     def __init__(self) -> None:
         self.known: dict[str, bool] = {}
 
     def exists(self, user_id: str) -> bool:
         if user_id not in self.known:
-            self.known[user_id] = remote.payee_get(user_id=user_id) is not None
+            seen = _KNOWN_PAYEES.get(user_id)
+            if seen is not None and time.monotonic() - seen < KNOWN_PAYEE_SECONDS:
+                self.known[user_id] = True
+            else:
+                self.known[user_id] = remote.payee_get(user_id=user_id) is not None
+                if self.known[user_id]:
+                    _KNOWN_PAYEES[user_id] = time.monotonic()
         return self.known[user_id]
+
+
+@lru_cache(maxsize=64)
+def _minor_unit(currency: str) -> Decimal:
+    return minor_unit(currency)
 
 
 def _stateless_error(event: RevenueEvent, payees: _PayeeCache) -> str:
     try:
-        minor_digits(event.currency)
+        unit = _minor_unit(event.currency)
     except UnknownCurrencyError:
         return UNKNOWN_CURRENCY
     amounts = [event.total_amount, *(split.amount for split in event.splits)]
     amounts += [amount for amount in (event.gross_amount, event.processor_fee) if amount is not None]
-    if any(quantize(amount, event.currency) != amount for amount in amounts):
+    if any(amount.quantize(unit) != amount for amount in amounts):
         return AMOUNT_NOT_IN_MINOR_UNIT
     if sum((split.amount for split in event.splits), Decimal(0)) != event.total_amount:
         return SPLITS_DO_NOT_SUM
@@ -152,6 +179,8 @@ def _sale_lots(event: RevenueEvent, *, now: datetime) -> list[PendingAmount]:
     return lots
 
 
+LOT_COLUMNS = ["payee_user_id", "currency", "event_id", "order_id", "product_id", "reason", "amount", "original_amount",
+               "refunded", "state", "sold_at", "available_on"]
 ACCOUNT_OF_STATE = {PendingAmount.State.HELD: Account.PAYEE_HELD, PendingAmount.State.PENDING: Account.PAYEE_PENDING}
 
 
@@ -275,7 +304,7 @@ def revenue_events_post(*, events: Sequence[RevenueEvent], now: datetime) -> lis
     try:
         with transaction.atomic():
             postings_write(drafts=drafts, balances=balances, now=now)
-            PendingAmount.objects.bulk_create(new_lots)
+            insert_rows(PendingAmount, new_lots, LOT_COLUMNS)
             if touched:
                 PendingAmount.objects.bulk_update(list(touched.values()), ["amount", "refunded"])
     except IntegrityError as error:
