@@ -259,6 +259,8 @@ LOGOUT_REDIRECT_URL = "/"
 SITE_ID = 1
 SITE_NAME = env.str("SITE_NAME", default="Cadence Learning")
 ACCOUNT_ADAPTER = "identity.adapter.AccountAdapter"
+# Sign-up answers the same whether or not the email is taken (identity.services.registration).
+ACCOUNT_FORMS = {"signup": "identity.forms.SignupForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

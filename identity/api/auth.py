@@ -1,11 +1,6 @@
 """``/api/v1/auth/``: sign-in (with the MFA step), refresh, logout, the user, data download, deletion,
 and token validation (spec 6.1.1). Registration and password views are dj-rest-auth's."""
 
-from allauth.account import app_settings as allauth_settings
-from allauth.account.models import EmailAddress
-from allauth.account.signals import user_signed_up
-from dj_rest_auth.registration.views import RegisterView as DjRestAuthRegisterView
-from dj_rest_auth.utils import jwt_encode
 from dj_rest_auth.views import PasswordChangeView as DjRestAuthPasswordChangeView
 from dj_rest_auth.views import PasswordResetConfirmView as DjRestAuthPasswordResetConfirmView
 from django.contrib.auth.models import update_last_login
@@ -27,6 +22,7 @@ from identity.services import login as login_service
 from identity.services.accounts import user_erase
 from identity.services.login import login_failure_record, login_success_record, login_throttle_check
 from identity.services.passwords import user_password_set
+from identity.services.registration import registration_submit
 from identity.services.roles import actor_for_user
 from identity.services.tokens import TokenPair, logout, token_pair_issue, token_refresh
 from identity.tokens import AccessToken
@@ -178,30 +174,29 @@ class MeApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class RegisterApi(DjRestAuthRegisterView):
-    """dj-rest-auth's sign-up, without its session login (an API client gets tokens, not a cookie)."""
+REGISTERED = ("Thanks. We have sent an email to that address: follow its link to confirm it, then sign in "
+              "with POST /api/v1/auth/login/.")
+
+
+@_sensitive
+class RegisterApi(APIView):
+    """Sign-up (identity.services.registration): the same 201 whether or not the email already has an
+    account, so it reveals nothing; the tokens come from sign-in."""
 
     authentication_classes: list = []
-
-    def perform_create(self, serializer):
-        user = serializer.save(self.request)
-        verification = allauth_settings.EMAIL_VERIFICATION
-        if verification != allauth_settings.EmailVerificationMethod.MANDATORY:
-            self.access_token, self.refresh_token = jwt_encode(user)
-        if verification != allauth_settings.EmailVerificationMethod.NONE:
-            address = EmailAddress.objects.filter(user=user, primary=True, verified=False).first()
-            if address is not None:
-                address.send_confirmation(self.request._request, signup=True)
-        user_signed_up.send(sender=user.__class__, request=self.request._request, user=user)
-        return user
+    permission_classes = [AllowAny]
 
     @extend_schema(tags=TAG, request=s.RegisterSerializer,
-                   responses={201: s.TokenPairSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
+                   responses={201: s.DetailOutput, 400: ErrorSerializer, 429: ErrorSerializer},
                    summary="Create an account (email and password)",
-                   description="201 with tokens; with mandatory email verification, 201 `{detail}` and "
-                               "the tokens come from sign-in after the address is confirmed.")
-    def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+                   description="201 `{detail}` for any valid request, whether or not the address already has "
+                               "an account (its owner is told by email); then sign in for tokens.")
+    def post(self, request):
+        data = s.RegisterSerializer(data=request.data, context={"request": request, "view": self})
+        data.is_valid(raise_exception=True)
+        registration_submit(request=request._request, email=data.validated_data["email"],
+                            password=data.validated_data["password1"])
+        return Response({"detail": REGISTERED}, status=status.HTTP_201_CREATED)
 
 
 class ValidateTokenApi(APIView):

@@ -1,5 +1,6 @@
 """Shapes of identity's API (camelCase on the wire), and the hooks dj-rest-auth is configured with."""
 
+from allauth.account.adapter import get_adapter
 from dj_rest_auth.registration.serializers import RegisterSerializer as DjRestAuthRegisterSerializer
 from dj_rest_auth.serializers import (
     PasswordResetConfirmSerializer as DjRestAuthPasswordResetConfirmSerializer,
@@ -38,6 +39,10 @@ class RegisterSerializer(DjRestAuthRegisterSerializer):
     """Email-only sign-up: ``{email, password1, password2}``."""
 
     username = None
+
+    def validate_email(self, email):
+        """Never "already registered": the answer must not say which addresses have accounts."""
+        return get_adapter().clean_email(email)
 
     def get_cleaned_data(self):
         return {"password1": self.validated_data.get("password1", ""),

@@ -39,8 +39,7 @@ def test_account_pages_for_a_signed_in_user(client, user, path):
 def test_signing_up_and_in_on_the_pages(client):
     response = client.post("/account/signup/", {"email": "page@example.com", "password1": "page-pass-phrase-1",
                                                 "password2": "page-pass-phrase-1"})
-    assert response.status_code == 302
-    client.post("/account/logout/")
+    assert response.status_code == 302 and response["Location"] == "/account/confirm-email/"
     response = client.post("/account/login/", {"login": "page@example.com", "password": "page-pass-phrase-1"})
     assert response.status_code == 302 and "_auth_user_id" in client.session
 
