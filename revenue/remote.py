@@ -68,6 +68,15 @@ def revenue_access_check(*, lms_user_id: str, product_type: str, external_id: st
     return course is None or all(str(member.lms_user_id) != str(lms_user_id) for member in course.staff)
 
 
+def revenue_access_anywhere(*, lms_user_id: str) -> bool:
+    """Whether this LMS user may manage some product's split at all (the list page asks once, before each row)."""
+    if not lms_user_id:
+        return False
+    port = learning_port()
+    return any(port.access_check(lms_user_id=lms_user_id, right=right).allowed
+               for right in (REVENUE_MANAGE_RIGHT, COURSE_MANAGE_RIGHT, PROGRAM_MANAGE_RIGHT))
+
+
 def _course(external_id: str):
     try:
         return learning_port().course_get(external_id=external_id)

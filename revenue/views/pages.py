@@ -71,7 +71,8 @@ def config_list(request):
         return redirect("revenue-config-edit", product_type=open_form.cleaned_data["product_type"],
                         external_id=open_form.cleaned_data["external_id"].strip())
     filterset = ConfigListFilter(request.GET or None, queryset=revenue_config_products())
-    rows = [config for config in filterset.qs if _may_edit(caller, config.product_type, config.external_id)]
+    rows = [config for config in filterset.qs if _may_edit(caller, config.product_type, config.external_id)] \
+        if remote.revenue_access_anywhere(lms_user_id=caller.lms_user_id) else []
     return _render(request, "revenue/config_list.html", {
         "filter": filterset, "page": _page(request, rows), "open_form": open_form,
         "query": _query_without_page(request)})

@@ -112,3 +112,13 @@ def test_earnings_show_only_the_callers_own_shares(client, people, course):
     lms_login(client, LmsUserFactory(commerce_user_id=str(people["other"].pk)))
     html = client.get("/lms/earnings/").content.decode()
     assert "Data science" not in html and "No sale has paid you a share yet" in html
+
+
+def test_someone_without_revenue_rights_sees_no_split_and_costs_no_query_per_row(client, people,
+                                                                                 django_assert_max_num_queries):
+    for n in range(5):
+        config_set(external_id=f"course-{n}", title=f"Course {n}")
+    lms_login(client, LmsUserFactory(user_types=["learner"]))
+    with django_assert_max_num_queries(10):
+        html = client.get("/lms/revenue/").content.decode()
+    assert "Course 1" not in html and "No revenue split that you manage" in html
