@@ -24,11 +24,13 @@ DEMO_TAX_RATES = [("DE", "VAT", "0.19", True), ("FR", "TVA", "0.20", True), ("GB
 
 
 def _demo_products() -> list:
-    """Purchasable LMS courses in one currency, those requiring approval first."""
+    """Purchasable LMS courses in one currency; the second one requires approval if any does."""
     from integration.ports.learning import learning_port
 
     page = learning_port().catalog_export(limit=100)
     external_ids = [product.external_id for product in page.products if product.status == "published"]
+    needs_approval = {product.external_id for product in page.products
+                      if (getattr(product, "metadata", None) or {}).get("requiresApproval")}
     if not external_ids:
         return []
     from integration.ports.catalog import catalog_port
@@ -45,7 +47,10 @@ def _demo_products() -> list:
         return []
     currency = found[0].currency
     found = [product for product in found if product.currency == currency]
-    found.sort(key=lambda product: not (product.metadata or {}).get("requiresApproval"))
+    # One that needs approval second (it becomes the pending-approval order), when the LMS has one.
+    approval = [product for product in found if product.external_id in needs_approval][:1]
+    others = [product for product in found if product not in approval]
+    found = others[:1] + approval + others[1:]
     return found
 
 

@@ -27,14 +27,18 @@ def can_transition(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
 
 
-def order_transition(*, order: Order, to: str, now: datetime, actor: str = "", message: str = "") -> Order:
-    """Moves ``order`` (locked by the caller) to ``to`` or raises 409 ``invalid_order_transition``."""
+def order_transition(*, order: Order, to: str, now: datetime, actor: str = "", message: str = "",
+                     also_save: tuple[str, ...] = (), data: dict | None = None) -> Order:
+    """Moves ``order`` (locked by the caller) to ``to`` or raises 409 ``invalid_order_transition``.
+
+    ``also_save`` names other fields the caller changed, written in the same UPDATE.
+    """
     if not can_transition(order.status, to):
         raise InvalidOrderTransition(details={"from": order.status, "to": str(to)})
     previous = order.status
     order.status = to
     order.updated_at = now
-    fields = ["status", "updated_at"]
+    fields = ["status", "updated_at", *also_save]
     if to == S.PAID:
         order.paid_at = now
         fields.append("paid_at")
@@ -44,5 +48,5 @@ def order_transition(*, order: Order, to: str, now: datetime, actor: str = "", m
     order.save(update_fields=fields)
     OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.STATUS, actor=actor, created_at=now,
                               message=message or f"Order {S(to).label.lower()}.",
-                              data={"from": previous, "to": str(to)})
+                              data={"from": previous, "to": str(to), **(data or {})})
     return order

@@ -47,19 +47,24 @@ def _item(line: OrderLine, order: Order, *, refund_amount: Decimal | None = None
 
 
 def entitlement_grant_send(*, order: Order, now: datetime, lines: list[OrderLine] | None = None,
-                           reason: str = "payment", actor: str = "") -> None:
-    """Writes ``entitlement.granted`` for the order's lines (or ``lines``) to the outbox, in the caller's transaction."""
+                           reason: str = "payment", actor: str = "", email: str | None = None,
+                           counted: bool = False) -> None:
+    """Writes ``entitlement.granted`` for the order's lines (or ``lines``) to the outbox, in the caller's transaction.
+
+    ``counted``: the caller has already counted this grant on the order (and saves it).
+    """
     lines = lines if lines is not None else [line for line in order.lines.all()
                                              if line.entitlement_status != E.REVOKED]
     if not lines:
         return
-    order.grants_sent += 1
-    order.last_grant_at = now
-    order.save(update_fields=["grants_sent", "last_grant_at"])
+    if not counted:
+        order.grants_sent += 1
+        order.last_grant_at = now
+        order.save(update_fields=["grants_sent", "last_grant_at"])
     key = f"grant:{order.id}:{order.grants_sent}"
     outbox_send(topic=Topic.ENTITLEMENT, aggregate_key=f"order:{order.id}", payload={
         "event": "entitlement.granted", "idempotencyKey": key, "orderId": str(order.id),
-        "commerceUserId": str(order.user_id), "email": remote.user_get(user_id=str(order.user_id)).email,
+        "commerceUserId": str(order.user_id), "email": email or remote.user_get(user_id=str(order.user_id)).email,
         "items": [_item(line, order) for line in lines]})
     attempt = "First" if order.grants_sent == 1 else f"Attempt {order.grants_sent}:"
     OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now, actor=actor,

@@ -191,27 +191,27 @@ def _order_paid(*, order: Order, payment: Payment, now: datetime, source: str) -
         return
     order.processor_fee = payment.fee
     order.transaction_id = payment.transaction_id
+    order.grants_sent += 1
+    order.last_grant_at = now
     order_transition(order=order, to=OrderStatus.PAID, now=now, actor=source,
-                     message=f"Payment received: {format_money(order.total, order.currency)}.")
-    order.save(update_fields=["processor_fee", "transaction_id"])
+                     message=f"Payment received: {format_money(order.total, order.currency)}, with "
+                             f"{GATEWAY_NAMES.get(order.gateway, order.gateway)}"
+                             f" ({payment.transaction_id or 'nothing to charge'}).",
+                     also_save=("processor_fee", "transaction_id", "grants_sent", "last_grant_at"),
+                     data={"paymentId": str(payment.id), "fee": str(payment.fee), "source": source})
     lines = list(order.lines.order_by("position"))
     if lines:
         fees = allocate(payment.fee, [line.total for line in lines], order.currency)
         for line, fee in zip(lines, fees, strict=True):
             line.processor_fee = fee
         type(lines[0]).objects.bulk_update(lines, ["processor_fee"])
-    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.PAYMENT, created_at=now,
-                              message=f"Paid with {GATEWAY_NAMES.get(order.gateway, order.gateway)}"
-                                      f" ({payment.transaction_id or 'nothing to charge'}).",
-                              data={"paymentId": str(payment.id), "fee": str(payment.fee), "source": source})
-    entitlement_grant_send(order=order, now=now, lines=lines)
-    cart = Cart.objects.filter(user_id=order.user_id).first()
-    if cart is not None:
-        product_ids = {line.bundle_product_id or line.product_id for line in lines}
-        CartItem.objects.filter(cart=cart, product_id__in=product_ids).delete()
-        if order.coupon_code and cart.coupon_code == order.coupon_code:
-            Cart.objects.filter(pk=cart.pk).update(coupon_code="", updated_at=now)
     buyer = remote.user_get(user_id=str(order.user_id))
+    entitlement_grant_send(order=order, now=now, lines=lines, email=buyer.email, counted=True)
+    product_ids = {line.bundle_product_id or line.product_id for line in lines}
+    CartItem.objects.filter(cart__user_id=order.user_id, product_id__in=product_ids).delete()
+    if order.coupon_code:
+        Cart.objects.filter(user_id=order.user_id, coupon_code=order.coupon_code).update(coupon_code="",
+                                                                                         updated_at=now)
     if buyer.reachable:
         send_templated_email(to=buyer.email, template="orders/receipt", context={
             "order_number": order.number, "order_id": str(order.id),
