@@ -1,11 +1,10 @@
 """Identity's URLs, included at the root (full paths here; those the other side calls come from the route table)."""
 
 from allauth.account import views as allauth_views
-from dj_rest_auth.registration.views import ResendEmailVerificationView, VerifyEmailView
-from dj_rest_auth.views import PasswordResetView
+from dj_rest_auth.registration.views import VerifyEmailView
 from django.urls import include, path, re_path
 
-from identity.api import auth, roles, service
+from identity.api import auth, email_limits, roles, service
 from identity.views import pages
 from integration.routes import django_path
 from integration.topics import Topic
@@ -14,7 +13,8 @@ urlpatterns = [
     # --- API: accounts and tokens (paths exactly as shared/API.md writes them) ---
     path("api/v1/auth/registration/", auth.RegisterApi.as_view(), name="rest_register"),
     path("api/v1/auth/registration/verify-email/", VerifyEmailView.as_view(), name="rest_verify_email"),
-    path("api/v1/auth/registration/resend-email/", ResendEmailVerificationView.as_view(), name="rest_resend_email"),
+    path("api/v1/auth/registration/resend-email/", email_limits.ResendEmailVerificationApi.as_view(),
+         name="rest_resend_email"),
     path("api/v1/auth/login/", auth.LoginApi.as_view(), name="rest_login"),
     path("api/v1/auth/login/mfa/", auth.LoginMfaApi.as_view(), name="rest_login_mfa"),
     path("api/v1/auth/token/refresh/", auth.TokenRefreshApi.as_view(), name="token_refresh"),
@@ -22,7 +22,7 @@ urlpatterns = [
     path("api/v1/auth/user/", auth.UserApi.as_view(), name="rest_user_details"),
     path("api/v1/auth/me/export", auth.MeExportApi.as_view(), name="identity-me-export"),
     path("api/v1/auth/me", auth.MeApi.as_view(), name="identity-me"),
-    path("api/v1/auth/password/reset/", PasswordResetView.as_view(), name="rest_password_reset"),
+    path("api/v1/auth/password/reset/", email_limits.PasswordResetApi.as_view(), name="rest_password_reset"),
     path("api/v1/auth/password/reset/confirm/", auth.PasswordResetConfirmApi.as_view(),
          name="rest_password_reset_confirm"),
     path("api/v1/auth/password/change/", auth.PasswordChangeApi.as_view(),
