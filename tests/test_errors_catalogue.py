@@ -105,3 +105,15 @@ def test_a_relayed_remote_error_keeps_its_code_and_status_without_touching_the_c
     assert relayed.as_body()["error"] == {"code": "course_not_found", "message": "No such course.", "details": {}}
     assert (RemoteServiceError.code, RemoteServiceError.status_code) == ("port_call_refused", 502)
     assert RemoteServiceError.relay(code=None, status_code=200).status_code == 502
+
+
+def test_the_command_lists_the_catalogue():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out, err = StringIO(), StringIO()
+    call_command("error_codes", stdout=out, stderr=err)
+    assert "429  too_many_login_attempts" in out.getvalue()
+    assert "integration.errors.LoginLocked" in out.getvalue()
+    assert err.getvalue() == ""
