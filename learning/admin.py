@@ -1,10 +1,34 @@
 """LMS users and the legacy credentials in the admin. Hashes are never shown, only their algorithm."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.hashers import identify_hasher
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from treebeard.admin import TreeAdmin
+from treebeard.forms import movenodeform_factory
 
-from learning.models import LegacyCredential, LegacyHashBackup, LmsUser
+from integration.errors import ApplicationError
+from learning.models import (
+    Certificate,
+    Course,
+    CourseClass,
+    CourseStaff,
+    Department,
+    Enrollment,
+    EntitlementLine,
+    Exam,
+    Interaction,
+    LegacyCredential,
+    LegacyHashBackup,
+    Lesson,
+    LmsUser,
+    Membership,
+    Program,
+    ProgramCourse,
+    Question,
+)
+from learning.services import catalog as catalog_services
+from learning.services.enrollments import enrollment_approve, enrollment_reject, enrollment_revoke
 
 
 def _algorithm(encoded: str) -> str:
@@ -93,3 +117,166 @@ class LegacyHashBackupAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- the LMS proper -----------------------------------------------------------
+
+def _run(modeladmin, request, queryset, action, label: str) -> None:
+    done = 0
+    for obj in queryset:
+        try:
+            action(obj)
+            done += 1
+        except ApplicationError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc.message}", level=messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{label}: {done}.", level=messages.SUCCESS)
+
+
+@admin.register(Department)
+class DepartmentAdmin(TreeAdmin):
+    form = movenodeform_factory(Department)
+    search_fields = ["name"]
+    list_display = ["name", "depth", "created_at"]
+
+
+class LessonInline(admin.TabularInline):
+    model = Lesson
+    extra = 0
+    fields = ["position", "title", "video_url"]
+
+
+class CourseStaffInline(admin.TabularInline):
+    model = CourseStaff
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = ["title", "department", "status", "suggested_price", "currency", "requires_approval", "updated_at"]
+    list_filter = ["status", "requires_approval", "currency"]
+    search_fields = ["title", "=id", "department__name"]
+    readonly_fields = ["id", "status", "published_at", "created_at", "updated_at"]
+    list_select_related = ["department"]
+    inlines = [LessonInline, CourseStaffInline]
+    actions = ["publish", "archive"]
+
+    @admin.action(description="Publish (sends catalog.sync)")
+    def publish(self, request, queryset):
+        _run(self, request, queryset, lambda c: catalog_services.course_publish(course=c, now=timezone.now()),
+             "Published")
+
+    @admin.action(description="Archive (sends catalog.sync archive)")
+    def archive(self, request, queryset):
+        _run(self, request, queryset, lambda c: catalog_services.course_archive(course=c, now=timezone.now()),
+             "Archived")
+
+
+class ProgramCourseInline(admin.TabularInline):
+    model = ProgramCourse
+    extra = 0
+    raw_id_fields = ["course"]
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = ["title", "department", "kind", "status", "suggested_price", "currency"]
+    list_filter = ["status", "kind"]
+    search_fields = ["title", "=id"]
+    readonly_fields = ["id", "status", "published_at", "created_at", "updated_at"]
+    inlines = [ProgramCourseInline]
+    actions = ["publish", "archive"]
+
+    @admin.action(description="Publish (sends catalog.sync)")
+    def publish(self, request, queryset):
+        _run(self, request, queryset, lambda p: catalog_services.program_publish(program=p, now=timezone.now()),
+             "Published")
+
+    @admin.action(description="Archive (sends catalog.sync archive)")
+    def archive(self, request, queryset):
+        _run(self, request, queryset, lambda p: catalog_services.program_archive(program=p, now=timezone.now()),
+             "Archived")
+
+
+@admin.register(CourseClass)
+class CourseClassAdmin(admin.ModelAdmin):
+    list_display = ["title", "course", "starts_at", "capacity", "instructor", "status"]
+    list_filter = ["status"]
+    search_fields = ["title", "course__title"]
+    raw_id_fields = ["course", "instructor"]
+
+
+class QuestionInline(admin.TabularInline):
+    model = Question
+    extra = 0
+
+
+@admin.register(Exam)
+class ExamAdmin(admin.ModelAdmin):
+    list_display = ["title", "course", "pass_mark", "max_attempts"]
+    search_fields = ["title", "course__title"]
+    raw_id_fields = ["course"]
+    inlines = [QuestionInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "department", "role", "granted_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "department__name"]
+    raw_id_fields = ["user", "department", "granted_by"]
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = ["user", "course", "program", "status", "source", "commerce_order_id", "granted_at", "expires_at"]
+    list_filter = ["status", "source", "granted_at"]
+    search_fields = ["user__email", "commerce_order_id", "commerce_order_item_id", "=id", "course__title"]
+    list_select_related = ["user", "course", "program"]
+    readonly_fields = [f.name for f in Enrollment._meta.fields]
+    actions = ["approve", "reject", "revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Approve (sends enrollment.status)")
+    def approve(self, request, queryset):
+        _run(self, request, queryset, lambda e: enrollment_approve(enrollment=e, actor=None, now=timezone.now()),
+             "Approved")
+
+    @admin.action(description="Reject (sends enrollment.status; the store refunds)")
+    def reject(self, request, queryset):
+        _run(self, request, queryset,
+             lambda e: enrollment_reject(enrollment=e, actor=None, reason="rejected in the admin", now=timezone.now()),
+             "Rejected")
+
+    @admin.action(description="Revoke")
+    def revoke(self, request, queryset):
+        _run(self, request, queryset, lambda e: enrollment_revoke(enrollment=e, now=timezone.now()), "Revoked")
+
+
+@admin.register(EntitlementLine)
+class EntitlementLineAdmin(admin.ModelAdmin):
+    list_display = ["line_key", "order_id", "state", "result_status", "enrollment", "created_at"]
+    list_filter = ["state", "result_status"]
+    search_fields = ["line_key", "order_id", "order_item_id", "commerce_user_id"]
+    readonly_fields = [f.name for f in EntitlementLine._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Certificate)
+class CertificateAdmin(admin.ModelAdmin):
+    list_display = ["code", "title", "holder_email", "issued_at"]
+    search_fields = ["code", "holder_email", "title"]
+    readonly_fields = [f.name for f in Certificate._meta.fields]
+
+
+@admin.register(Interaction)
+class InteractionAdmin(admin.ModelAdmin):
+    list_display = ["enrollment", "instructor", "kind", "quantity", "occurred_at"]
+    list_filter = ["kind"]
+    search_fields = ["enrollment__user__email", "instructor__email"]
+    raw_id_fields = ["enrollment", "instructor", "recorded_by"]

@@ -87,8 +87,7 @@ def sso_user_lookup(*, commerce_user_id: str) -> dict:
         "exists": True,
         "lmsUserId": str(user.id),
         "userTypes": list(user.user_types),
-        # Enrollments do not exist in the LMS yet; once they do, this asks whether any is active.
-        "hasActiveEnrollments": False,
+        "hasActiveEnrollments": Enrollment.objects.filter(user_id=user.pk, status="active").exists(),
     }}
 
 
