@@ -214,6 +214,9 @@ if SERVES_COMMERCE:
     # Payouts: pending amounts become available when their date comes; payees are paid on their payout day.
     CELERY_BEAT_SCHEDULE["payouts-clear-pending"] = {"task": "payouts.tasks.clear_pending", "schedule": 900.0}
     CELERY_BEAT_SCHEDULE["payouts-run"] = {"task": "payouts.tasks.run_payouts", "schedule": 3600.0}
+    # Orders: grants the LMS has not answered after ENTITLEMENT_RESEND_AFTER_MINUTES are pushed again.
+    CELERY_BEAT_SCHEDULE["orders-reconcile-entitlements"] = {"task": "orders.reconcile_entitlements",
+                                                             "schedule": 300.0}
 # A broker restart must not kill the worker: reconnect for ever, at start-up as well as later.
 CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
