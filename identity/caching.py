@@ -231,8 +231,13 @@ def token_state(*, family_id: str, user_id: str) -> tuple[bool, dict | None]:
 
 # --- service clients --------------------------------------------------------------------
 
+def secret_version(secret_changed_at: datetime | None) -> int:
+    """What a service token carries as ``cv``: when its client's secret last changed, in milliseconds."""
+    return int(secret_changed_at.timestamp() * 1000) if secret_changed_at else 0
+
+
 def service_client_state(client_id: str) -> dict:
-    """``{exists, active, scopes, secretChangedAt}`` (epoch seconds) of a service client, cached."""
+    """``{exists, active, scopes, secretVersion}`` of a service client, cached."""
     key = client_key(client_id)
     cached = security_cache().get(key)
     if cached is not None:
@@ -241,7 +246,7 @@ def service_client_state(client_id: str) -> dict:
         "is_active", "scopes", "secret_changed_at").first()
     state = {"exists": row is not None, "active": bool(row and row["is_active"]),
              "scopes": sorted(row["scopes"]) if row else [],
-             "secretChangedAt": int(row["secret_changed_at"].timestamp()) if row and row["secret_changed_at"] else 0}
+             "secretVersion": secret_version(row["secret_changed_at"] if row else None)}
     security_cache().set(key, state, _live_ttl())
     return state
 

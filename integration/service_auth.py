@@ -83,9 +83,11 @@ class ServicePrincipal:
 
 
 def mint_service_token(*, client_id: str, scopes: list[str], now: float | None = None,
-                       ttl_seconds: int = SERVICE_TOKEN_TTL_SECONDS, client_bound: bool = False) -> str:
-    """``client_bound``: the token exchange issued it for a registered client (claim ``cid``), so it
-    is refused once that client is gone (see :func:`service_client_checker_register`)."""
+                       ttl_seconds: int = SERVICE_TOKEN_TTL_SECONDS, client_bound: bool = False,
+                       credentials_version: int = 0) -> str:
+    """``client_bound``: the token exchange issued it for a registered client (claim ``cid``, and
+    ``cv``, the version of the client's secret), so it is refused once that client is gone,
+    inactive or re-keyed (see :func:`service_client_checker_register`)."""
     issued = int(now if now is not None else time.time())
     claims = {
         "iss": settings.JWT_ISSUER,
@@ -99,6 +101,7 @@ def mint_service_token(*, client_id: str, scopes: list[str], now: float | None =
     }
     if client_bound:
         claims["cid"] = client_id
+        claims["cv"] = int(credentials_version)
     return jwt.encode(claims, settings.SERVICE_TOKEN_SIGNING_KEY, algorithm=ALGORITHM)
 
 
@@ -107,7 +110,7 @@ class ServiceClientRevoked(ServiceAuthError):
     default_message = "The service client of this token is inactive or its secret has changed; get a new token."
 
 
-# (client_id, scopes, issued_at, client_bound) -> the scopes still granted, or None when the client's
+# (client_id, scopes, credentials_version, client_bound) -> the scopes still granted, or None when the client's
 # tokens are refused. Registered by the side that holds the service clients (identity).
 _client_checker = None
 
@@ -148,7 +151,7 @@ def verify_service_token(token: str) -> ServicePrincipal:
     scopes = frozenset(claims.get("scope", "").split())
     if _client_checker is not None:
         # The client's current state (cached): inactive or re-keyed refuses, a withdrawn scope is dropped.
-        scopes = _client_checker(client_id=claims["sub"], scopes=scopes, issued_at=claims["iat"],
+        scopes = _client_checker(client_id=claims["sub"], scopes=scopes, credentials_version=claims.get("cv", 0),
                                  client_bound="cid" in claims)
         if scopes is None:
             raise ServiceClientRevoked()

@@ -52,8 +52,8 @@ class Service:
         }
         self.process: subprocess.Popen | None = None
 
-    def manage(self, *args: str) -> str:
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
+    def manage(self, *args: str, stdin: str | None = None) -> str:
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, input=stdin,
                                 capture_output=True, text=True, timeout=180)
         assert result.returncode == 0, result.stderr[-2000:]
         return result.stdout
@@ -92,8 +92,9 @@ def deployments(tmp_path_factory):
     for service in (commerce, lms):
         service.manage("migrate", "--noinput")
         service.manage("collectstatic", "--noinput")  # DEBUG is off: pages name the hashed files
-    commerce.manage("create_service_client", "lms-service", "--secret", lms_secret,
-                    "--scope", "tokens:validate", "--scope", "users:read")
+    # The secret on standard input: never in the process list (and a leading "-" is no problem).
+    commerce.manage("create_service_client", "lms-service", "--secret-stdin",
+                    "--scope", "tokens:validate", "--scope", "users:read", stdin=lms_secret + "\n")
     commerce.manage("identity_phase", "2")
     commerce.start()
     lms.start()

@@ -144,7 +144,8 @@ def service_token_issue(*, client_id: str, client_secret: str, scope, address: s
         raise InsufficientScope("The client was not granted: " + ", ".join(missing) + ".",
                                 details={"notGranted": missing})
     ServiceClient.objects.filter(pk=client.pk).update(last_token_at=timezone.now())
-    return {"accessToken": mint_service_token(client_id=client.client_id, scopes=scopes, client_bound=True),
+    return {"accessToken": mint_service_token(client_id=client.client_id, scopes=scopes, client_bound=True,
+                                              credentials_version=caching.secret_version(client.secret_changed_at)),
             "expiresIn": SERVICE_TOKEN_TTL_SECONDS, "scope": scopes}
 
 
@@ -152,10 +153,10 @@ def _rehash(client: ServiceClient, raw: str) -> None:
     ServiceClient.objects.filter(pk=client.pk).update(secret_hash=make_password(raw))
 
 
-def service_client_token_check(*, client_id: str, scopes: frozenset[str], issued_at: int,
+def service_client_token_check(*, client_id: str, scopes: frozenset[str], credentials_version: int,
                                client_bound: bool) -> frozenset[str] | None:
     """What a service token may still do: ``None`` when its client no longer exists, is inactive, or
-    has had its secret changed since the token was issued; else the token's scopes that the client
+    has had its secret changed since the token was issued (claim ``cv``); else the token's scopes that the client
     still holds. Served from the security cache (0 queries when warm, 1 on a miss).
 
     Every token the exchange issues names its client (claim ``cid``) and is checked. A token minted
@@ -164,6 +165,6 @@ def service_client_token_check(*, client_id: str, scopes: frozenset[str], issued
     if not client_bound:
         return frozenset(scopes)
     state = caching.service_client_state(client_id)
-    if not state["exists"] or not state["active"] or int(issued_at) < state["secretChangedAt"]:
+    if not state["exists"] or not state["active"] or int(credentials_version) != state["secretVersion"]:
         return None
     return frozenset(scopes) & frozenset(state["scopes"])

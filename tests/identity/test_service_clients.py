@@ -83,12 +83,24 @@ def test_malformed_requests_are_400(api_client, lms_client):
     assert api_client.post(URL, data="{", content_type="application/json").status_code == 400
 
 
-def test_repeated_wrong_secrets_lock_the_client_id(api_client, lms_client, settings):
+def test_repeated_wrong_secrets_lock_the_client_id_from_that_address(api_client, lms_client, settings):
     settings.IDENTITY_LOGIN_FAILURES_PER_ACCOUNT = 3
     for _ in range(3):
         ask(api_client, secret="wrong")
     response = ask(api_client)
-    assert response.status_code == 429
+    assert response.status_code == 429 and response.json()["error"]["code"] == "too_many_client_attempts"
+    assert response["Retry-After"]
+
+
+def test_the_correct_secret_still_gets_a_token_after_others_guessed_wrong(api_client, lms_client, settings):
+    """Issue 8, item 6: five wrong secrets from elsewhere made the right one answer 429."""
+    settings.IDENTITY_LOGIN_FAILURES_PER_ACCOUNT = 5
+    for _ in range(10):
+        api_client.post(URL, {"clientId": "lms", "clientSecret": "guess", "scope": ["tokens:validate"]},
+                        format="json", REMOTE_ADDR="203.0.113.66")
+    response = api_client.post(URL, {"clientId": "lms", "clientSecret": SECRET, "scope": ["tokens:validate"]},
+                               format="json", REMOTE_ADDR="198.51.100.7")
+    assert response.status_code == 200, response.content
 
 
 def test_the_provider_answers_the_same(lms_client):
