@@ -24,6 +24,7 @@ from integration.errors import ApplicationError
 from integration.throttle import AttemptLimit, attempt_failed, attempts_clear, attempts_locked_for, hashed
 from learning.errors import AccountMoved, InvalidCredentials, LoginLocked
 from learning.models import LegacyCredential, LegacyHashBackup, LmsUser, LmsUserType
+from learning.services.users import email_was_erased
 from learning.web import STORE_LOGIN_PATH, store_url
 
 _LEGACY_BCRYPT = re.compile(r"^\$2([aby])\$(\d{2})\$[./A-Za-z0-9]{53}$")
@@ -70,6 +71,7 @@ class ImportOutcome(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     ALREADY_MIGRATED = "already_migrated"
+    ERASED = "erased"  # the person asked to be erased: an old legacy file must not bring them back
 
 
 @transaction.atomic
@@ -80,6 +82,8 @@ def legacy_account_import(*, email: str, password_hash: str, user_types: list[st
     Emails that differ only in case stay separate accounts, so the duplicate report can
     show them before migration. An account already migrated to Commerce is left alone.
     """
+    if email_was_erased(email):
+        return ImportOutcome.ERASED
     legacy = Q(Exists(LegacyCredential.objects.filter(lms_user_id=OuterRef("pk")))) | Q(
         Exists(LegacyHashBackup.objects.filter(lms_user_id=OuterRef("pk"))))
     user = (LmsUser.objects.select_for_update().filter(legacy, email=email)

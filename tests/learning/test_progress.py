@@ -176,3 +176,21 @@ def test_course_get_names_the_staff_with_their_commerce_ids(course):
     info = learning_port().course_get(external_id=str(course.pk))
     assert info.title == course.title and info.department_name == course.department.name
     assert [(s.commerce_user_id, s.role) for s in info.staff] == [("c-cr", "content-creator")]
+
+
+def test_re_importing_an_old_legacy_file_does_not_recreate_an_erased_person():
+    from learning.models import ErasedEmail, LmsUser
+    from learning.services.legacy import ImportOutcome, legacy_account_import
+
+    outcome = legacy_account_import(email="old@example.com", password_hash="bcrypt$$2b$04$" + "a" * 53,
+                                    user_types=["learner"], source_created_at=None, now=timezone.now())
+    assert outcome == ImportOutcome.CREATED
+    user = LmsUser.objects.get(email="old@example.com")
+    LmsUser.objects.filter(pk=user.pk).update(commerce_user_id="c-old")
+    lms_user_erase(commerce_user_id="c-old")
+    assert ErasedEmail.objects.count() == 1  # remembered as a hash only
+    assert not ErasedEmail.objects.filter(email_sha256__contains="old").exists()
+    again = legacy_account_import(email="Old@Example.com", password_hash="bcrypt$$2b$04$" + "a" * 53,
+                                  user_types=["learner"], source_created_at=None, now=timezone.now())
+    assert again == ImportOutcome.ERASED
+    assert not LmsUser.objects.filter(email__iexact="old@example.com").exists()

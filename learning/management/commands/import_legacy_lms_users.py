@@ -90,4 +90,5 @@ class Command(BaseCommand):
             f"{counts[key]} {label}" for key, label in [
                 (ImportOutcome.CREATED, "created"), (ImportOutcome.UPDATED, "updated"),
                 (ImportOutcome.UNCHANGED, "unchanged"), (ImportOutcome.ALREADY_MIGRATED, "already migrated (skipped)"),
+                (ImportOutcome.ERASED, "erased at their request (skipped)"),
                 ("invalid", "invalid (skipped)")]))
