@@ -7,7 +7,7 @@ A payee sees only their own account. A commerce-admin may name another payee
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +21,7 @@ from payouts import remote, selectors
 from payouts.api.serializers import BalanceOutput, LedgerEntryOutput, PayoutOutput
 from payouts.errors import LedgerForbiddenError
 from payouts.filters import LedgerFilter, PayoutFilter
+from payouts.models import Account, LedgerPosting, Payout, RevenueLedgerEntry
 from payouts.permissions import is_commerce_admin
 from payouts.services.payouts import payout_create
 from payouts.statements import statement_csv, statement_period
@@ -28,6 +29,13 @@ from payouts.tasks import send_payout
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 PAYEE = OpenApiParameter("payee", str, description="commerce-admins only: a payee's user id, or `platform`")
+LEDGER_FILTERS = [
+    OpenApiParameter("currency", str), OpenApiParameter("type", str, enum=RevenueLedgerEntry.Type.values),
+    OpenApiParameter("account", str, enum=Account.values),
+    OpenApiParameter("kind", str, enum=LedgerPosting.Kind.values),
+    OpenApiParameter("q", str, description="search in event, order and product ids and reasons"),
+    OpenApiParameter("since", OpenApiTypes.DATE), OpenApiParameter("until", OpenApiTypes.DATE),
+]
 
 
 def payee_of(request) -> str:
@@ -65,7 +73,7 @@ class LedgerApi(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(tags=["payouts"], summary="Ledger entries, newest first (cursor-paginated)",
-                   parameters=[PAYEE, LedgerFilter, OpenApiParameter("limit", int), OpenApiParameter("cursor", str)],
+                   parameters=[PAYEE, *LEDGER_FILTERS, OpenApiParameter("limit", int), OpenApiParameter("cursor", str)],
                    responses={200: LedgerEntryOutput(many=True), **ERRORS})
     def get(self, request):
         filtered = LedgerFilter(request.query_params, queryset=selectors.ledger_entries(payee_user_id=payee_of(request)))
@@ -79,12 +87,15 @@ class LedgerApi(APIView):
 class PayoutListApi(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema_serializer(component_name="PayoutRequestInput")
     class Input(serializers.Serializer):
         currency = serializers.RegexField(r"^[A-Z]{3}$", default="USD")
         amount = MoneyField(required=False, help_text="default: the whole available balance")
 
     @extend_schema(tags=["payouts"], summary="Payouts, newest first",
-                   parameters=[PAYEE, PayoutFilter, OpenApiParameter("limit", int), OpenApiParameter("cursor", str)],
+                   parameters=[PAYEE, OpenApiParameter("status", str, enum=Payout.Status.values),
+                               OpenApiParameter("currency", str), OpenApiParameter("limit", int),
+                               OpenApiParameter("cursor", str)],
                    responses={200: PayoutOutput(many=True), **ERRORS})
     def get(self, request):
         filtered = PayoutFilter(request.query_params, queryset=selectors.payouts_of(payee_user_id=payee_of(request)))
