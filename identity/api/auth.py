@@ -16,14 +16,12 @@ from rest_framework.views import APIView
 from identity.adapter import AccountAdapter
 from identity.api import serializers as s
 from identity.authentication import USER_AUTHENTICATION
-from identity.errors import InvalidCredentials
 from identity.selectors import token_validate, user_mfa_types, user_personal_data
 from identity.services import login as login_service
-from identity.services.accounts import user_erase
-from identity.services.login import login_failure_record, login_success_record, login_throttle_check
+from identity.services.accounts import user_erase_confirmed
+from identity.services.login import login_success_record
 from identity.services.passwords import user_password_set
 from identity.services.registration import registration_submit
-from identity.services.roles import actor_for_user
 from identity.services.tokens import TokenPair, logout, token_pair_issue, token_refresh
 from identity.tokens import AccessToken
 from integration.contracts import (
@@ -163,14 +161,8 @@ class MeApi(APIView):
     def delete(self, request):
         data = s.DeleteAccountInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user = request.user
-        if user.has_usable_password():
-            address = client_address(request)
-            login_throttle_check(email=user.email, address=address)
-            if not user.check_password(data.validated_data.get("password") or ""):
-                login_failure_record(email=user.email, address=address)
-                raise InvalidCredentials("The password is incorrect.")
-        user_erase(user_id=user.pk, actor=actor_for_user(user))
+        user_erase_confirmed(user=request.user, password=data.validated_data.get("password"),
+                             address=client_address(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

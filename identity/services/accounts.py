@@ -84,6 +84,24 @@ def user_erase(*, user_id, actor: str, now: datetime | None = None) -> Erasure:
     return Erasure(user_id=str(user.pk), erased_at=now, already_erased=False)
 
 
+def user_erase_confirmed(*, user: User, password: str | None, address: str | None,
+                         now: datetime | None = None) -> Erasure:
+    """Erasure asked for by the person: the current password first (when the account has one),
+    counted like a sign-in attempt before it is checked (a locked account answers
+    :class:`LoginLocked`; a wrong password :class:`InvalidCredentials`). The API and the page
+    both call this."""
+    from identity.errors import InvalidCredentials
+    from identity.services.login import login_attempt_begin, login_attempt_verified
+    from identity.services.roles import actor_for_user
+
+    if user.has_usable_password():
+        login_attempt_begin(email=user.email, address=address)
+        if not user.check_password(password or ""):
+            raise InvalidCredentials("The password is incorrect.")
+        login_attempt_verified(email=user.email, address=address)
+    return user_erase(user_id=user.pk, actor=actor_for_user(user), now=now)
+
+
 # --- phase 3: legacy LMS accounts ----------------------------------------------
 
 def stored_password_hash(password_hash) -> str:

@@ -15,14 +15,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from identity.adapter import AccountAdapter
-from identity.errors import LoginLocked
+from identity.errors import InvalidCredentials, LoginLocked
 from identity.forms import DeleteAccountForm
 from identity.selectors import user_email_verified, user_has_mfa, user_personal_data, user_roles
-from identity.services.accounts import user_erase
-from identity.services.login import login_failure_record, login_throttle_check
-from identity.services.roles import actor_for_user
+from identity.services.accounts import user_erase_confirmed
 from identity.services.tokens import sso_access_token_issue, sso_session_binding
+from integration.client_address import client_address
 from integration.routes import url_for
 
 # The LMS's one-time state (learning.sessions.sso_state_issue): URL-safe base64 of 32 bytes.
@@ -61,21 +59,17 @@ def account_delete(request):
     needs_password = user.has_usable_password()
     form = DeleteAccountForm(request.POST or None, needs_password=needs_password)
     if request.method == "POST" and form.is_valid():
-        address = AccountAdapter(request).client_address(request)
         try:
-            if needs_password:
-                login_throttle_check(email=user.email, address=address)
+            user_erase_confirmed(user=user, password=form.cleaned_data.get("password"),
+                                 address=client_address(request))
         except LoginLocked as exc:
             form.add_error(None, exc.message)
+        except InvalidCredentials:
+            form.add_error("password", "The password is incorrect.")
         else:
-            if needs_password and not user.check_password(form.cleaned_data["password"]):
-                login_failure_record(email=user.email, address=address)
-                form.add_error("password", "The password is incorrect.")
-            else:
-                user_erase(user_id=user.pk, actor=actor_for_user(user))
-                django_logout(request)
-                messages.success(request, "Your account has been deleted and your personal data erased.")
-                return redirect("home")
+            django_logout(request)
+            messages.success(request, "Your account has been deleted and your personal data erased.")
+            return redirect("home")
     return render(request, "identity/account_delete.html", {"form": form})
 
 

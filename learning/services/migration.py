@@ -20,7 +20,12 @@ from integration.ports import PortUnavailable
 from integration.ports.identity import identity_port
 from learning.errors import MigrationRefused
 from learning.models import LegacyCredential, LegacyHashBackup, LmsUser
-from learning.selectors import legacy_duplicate_emails, legacy_migration_candidates, legacy_restore_candidates
+from learning.selectors import (
+    identity_phase_forget,
+    legacy_duplicate_emails,
+    legacy_migration_candidates,
+    legacy_restore_candidates,
+)
 
 
 class MigrationOutcome(StrEnum):
@@ -191,3 +196,53 @@ def legacy_credential_restore(*, lms_user_id, now: datetime) -> RestoreResult:
 def legacy_restore_batch_run(*, lms_user_ids: list, now: datetime) -> list[RestoreResult]:
     with transaction.atomic():
         return [legacy_credential_restore(lms_user_id=pk, now=now) for pk in lms_user_ids]
+
+
+@dataclass(frozen=True)
+class IdentityRollback:
+    from_phase: int
+    to_phase: int
+    restored: int
+    already_present: int
+    skipped: int
+
+
+def _untracked(results, total: int):
+    return results
+
+
+def identity_rollback_run(*, batch_size: int, now: datetime, track=_untracked) -> IdentityRollback:
+    """Spec 10.3: one phase back. From phase 3 the legacy credentials are restored from their latest
+    backups first (batches of ``batch_size``, one transaction each; the LMS users keep their Commerce
+    link), then identity is asked for the previous phase. Safe to run again after a failure.
+
+    ``track(results, total)`` wraps the per-account results (a progress bar). Raises
+    :class:`MigrationRefused` (no earlier phase; or identity refused the phase change after the
+    restore, with ``details.restored``) and ``PortUnavailable``.
+    """
+    if batch_size < 1:
+        raise MigrationRefused("The batch size is at least 1.", details={"batchSize": batch_size})
+    current = identity_port().phase().phase
+    target = rollback_target_phase(current=current)
+    counts = dict.fromkeys(RestoreOutcome, 0)
+    if current == 3:
+        def results():
+            for ids in legacy_restore_batches(batch_size=batch_size):
+                yield from legacy_restore_batch_run(lms_user_ids=ids, now=now)
+
+        for result in track(results(), legacy_restore_candidates().count()):
+            counts[result.outcome] += 1
+    reason = (f"rollback_identity_phase: {current} -> {target}; restored {counts[RestoreOutcome.RESTORED]} "
+              "legacy LMS credentials")
+    try:
+        phase = identity_port().set_phase(phase=target, reason=reason).phase
+    except PortUnavailable:
+        raise
+    except ApplicationError as exc:
+        raise MigrationRefused(
+            f"Restored {counts[RestoreOutcome.RESTORED]} credentials, but identity refused the phase change "
+            f"({exc.message}); run the rollback again.", details={"restored": counts[RestoreOutcome.RESTORED]}) from None
+    identity_phase_forget()
+    return IdentityRollback(from_phase=current, to_phase=phase, restored=counts[RestoreOutcome.RESTORED],
+                            already_present=counts[RestoreOutcome.ALREADY_PRESENT],
+                            skipped=counts[RestoreOutcome.SKIPPED])

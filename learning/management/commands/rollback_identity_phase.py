@@ -1,22 +1,16 @@
-"""Returns identity to the previous migration phase (spec 10.3); from phase 3 it restores the legacy hashes."""
+"""Returns identity to the previous migration phase (spec 10.3); from phase 3 it restores the legacy hashes.
 
-from collections import Counter
+The orchestration is ``learning.services.migration.identity_rollback_run``; this command only
+reads its options, shows the progress and prints the outcome.
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from integration.ports import PortUnavailable
-from integration.ports.identity import identity_port
-from integration.errors import ApplicationError
 from integration.progress import progress
 from learning.errors import MigrationRefused
-from learning.selectors import identity_phase_forget, legacy_restore_candidates
-from learning.services.migration import (
-    RestoreOutcome,
-    legacy_restore_batch_run,
-    legacy_restore_batches,
-    rollback_target_phase,
-)
+from learning.services.migration import identity_rollback_run
 
 
 class Command(BaseCommand):
@@ -27,34 +21,14 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=500, help="accounts per transaction (default 500)")
 
     def handle(self, *args, batch_size, **options):
-        if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1")
+        def track(results, total):
+            return progress(results, total=total, desc="Restoring", stdout=self.stdout)
+
         try:
-            current = identity_port().phase().phase
-            target = rollback_target_phase(current=current)
+            rollback = identity_rollback_run(batch_size=batch_size, now=timezone.now(), track=track)
         except (MigrationRefused, PortUnavailable) as exc:
             raise CommandError(f"Refused: {exc.message}") from None
-        counts: Counter[str] = Counter()
-        if current == 3:
-            now = timezone.now()
-
-            def results():
-                for ids in legacy_restore_batches(batch_size=batch_size):
-                    yield from legacy_restore_batch_run(lms_user_ids=ids, now=now)
-
-            for result in progress(results(), total=legacy_restore_candidates().count(), desc="Restoring",
-                                   stdout=self.stdout):
-                counts[result.outcome] += 1
-        reason = (f"rollback_identity_phase: {current} -> {target}; restored {counts[RestoreOutcome.RESTORED]} "
-                  "legacy LMS credentials")
-        try:
-            phase = identity_port().set_phase(phase=target, reason=reason).phase
-        except ApplicationError as exc:
-            raise CommandError(f"Restored {counts[RestoreOutcome.RESTORED]} credentials, but identity refused "
-                               f"the phase change ({exc.message}); run the command again.") from None
-        identity_phase_forget()
-        self.stdout.write(self.style.SUCCESS(f"Identity phase {current} -> {phase}: ") + ", ".join([
-            f"{counts[RestoreOutcome.RESTORED]} legacy credentials restored",
-            f"{counts[RestoreOutcome.ALREADY_PRESENT]} already present",
-            f"{counts[RestoreOutcome.SKIPPED]} skipped",
-        ]))
+        self.stdout.write(self.style.SUCCESS(f"Identity phase {rollback.from_phase} -> {rollback.to_phase}: ")
+                          + ", ".join([f"{rollback.restored} legacy credentials restored",
+                                       f"{rollback.already_present} already present",
+                                       f"{rollback.skipped} skipped"]))
