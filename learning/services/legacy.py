@@ -21,7 +21,14 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 
 from integration.errors import ApplicationError
-from integration.throttle import AttemptLimit, attempt_failed, attempts_clear, attempts_locked_for, hashed
+from integration.throttle import (
+    AttemptLimit,
+    attempt_begin,
+    attempt_failed,
+    attempt_succeeded,
+    attempts_locked_for,
+    hashed,
+)
 from learning.errors import AccountMoved, InvalidCredentials, LoginLocked
 from learning.models import LegacyCredential, LegacyHashBackup, LmsUser, LmsUserType
 from learning.services.users import email_was_erased
@@ -179,7 +186,8 @@ def legacy_login(*, email: str, password: str, ip: str) -> LmsUser:
     """
     email = (email or "").strip()
     account, address = _limits(email=email, ip=ip)
-    if wait := attempts_locked_for([account]):
+    # Counted before the password is checked, atomically: concurrent guesses cannot pass the limit.
+    if wait := attempt_begin([account]):
         raise LoginLocked.after(wait)
     if email and password and len(password) <= MAX_PASSWORD_LENGTH:
         same_email = LmsUser.objects.alias(email_ci=Lower("email")).filter(email_ci=email.lower(), is_active=True)
@@ -187,7 +195,7 @@ def legacy_login(*, email: str, password: str, ip: str) -> LmsUser:
         if credentials:
             for credential in credentials:
                 if _verify(password, credential.password_hash):
-                    attempts_clear([account])
+                    attempt_succeeded(clear=[account])
                     return credential.lms_user
         else:
             backup = (LegacyHashBackup.objects.filter(lms_user__in=same_email,
@@ -195,11 +203,11 @@ def legacy_login(*, email: str, password: str, ip: str) -> LmsUser:
                       .order_by("-backed_up_at", "-pk").first())
             if backup is not None:
                 if _verify(password, backup.password_hash):
-                    attempts_clear([account])
+                    attempt_succeeded(clear=[account])
                     raise AccountMoved(details={"loginUrl": store_url(STORE_LOGIN_PATH)})
             else:
                 _verify(password, _dummy_hash())
-    attempt_failed([account, address])
+    attempt_failed([address])  # the account's attempt was counted before the check
     if wait := attempts_locked_for([account, address]):
         raise LoginLocked.after(wait)
     raise InvalidCredentials()
