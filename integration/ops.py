@@ -58,6 +58,26 @@ def _check_redis() -> str | None:
     return None
 
 
+def _check_redis_eviction_policy() -> str | None:
+    """A warning unless Redis evicts only keys with an expiry (``volatile-*``): every cache entry has
+    one, Celery's queues have none, so under memory pressure cache entries go (their answers are
+    re-read from the database) and queued messages stay. ``allkeys-*`` can drop queued messages;
+    ``noeviction`` refuses writes when full. Owner: identity (issue 8, item 2)."""
+    if not settings.REDIS_URL:
+        return None
+    import redis
+
+    try:
+        policy = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1).config_get(
+            "maxmemory-policy").get("maxmemory-policy", "")
+    except Exception:  # CONFIG may be disabled (managed Redis): nothing to say
+        return None
+    if policy.startswith("volatile-"):
+        return None
+    return (f"Redis maxmemory-policy is {policy!r}: set volatile-lru (cache entries expire and may be "
+            "evicted; broker queues must not be)")
+
+
 def _check_sweep() -> str | None:
     """A warning when the outbox sweep (beat, every 15 s) has not run for OUTBOX_SWEEP_STALE_SECONDS."""
     age = outbox_sweep_age_seconds()
@@ -87,8 +107,9 @@ def readyz(request):
     body = {"status": "degraded" if sweep else "ok",
             "checks": {name: problem or "ok" for name, problem in checks.items()}}
     body["checks"]["outbox_sweep"] = "stale" if sweep else "ok"
-    if sweep:
-        body["warnings"] = {"outbox_sweep": sweep}
+    warnings = {"outbox_sweep": sweep, "redis_eviction_policy": _check_redis_eviction_policy()}
+    if any(warnings.values()):
+        body["warnings"] = {name: problem for name, problem in warnings.items() if problem}
     return JsonResponse(body)
 
 

@@ -208,3 +208,15 @@ def test_the_login_page_counts_before_checking_too(client, user, settings):
     assert response.status_code == 200 and "_auth_user_id" not in client.session
     assert "Too many failed sign-in attempts" in response.content.decode()
 
+
+
+@pytest.mark.parametrize("policy, warned", [("allkeys-lru", True), ("noeviction", True), ("volatile-lru", False)])
+def test_readyz_warns_about_a_redis_eviction_policy_that_can_drop_queued_messages(client, settings, monkeypatch,
+                                                                                  policy, warned):
+    import redis
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    monkeypatch.setattr(redis.Redis, "ping", lambda self: True)
+    monkeypatch.setattr(redis.Redis, "config_get", lambda self, name: {"maxmemory-policy": policy})
+    body = client.get("/readyz").json()
+    assert ("redis_eviction_policy" in body.get("warnings", {})) is warned, body
