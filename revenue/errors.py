@@ -54,3 +54,8 @@ class NoConfigAtSaleDate(ConflictError):
 class CurrencyMismatch(UnprocessableError):
     code = "revenue_currency_mismatch"
     default_message = "The refund's currency differs from the sale's."
+
+
+class ConfigChangedConcurrently(ConflictError):
+    code = "revenue_config_changed_concurrently"
+    default_message = "Someone else changed this split at the same moment; reload it and try again."

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from integration import routes
@@ -12,6 +12,7 @@ from integration.mail import send_templated_email
 from integration.money import to_decimal
 from revenue import remote
 from revenue.errors import (
+    ConfigChangedConcurrently,
     EffectiveDateBeforeRecordedSales,
     PayeeMissing,
     PayeeNotFound,
@@ -150,9 +151,13 @@ def _version_insert(*, product_type: str, external_id: str, effective: date, now
         previous.updated_at = now
         previous.save(update_fields=["end_date", "updated_at"])
     title = title or next((version.product_title for version in reversed(timeline) if version.product_title), "")
-    config = RevenueConfig.objects.create(
-        product_type=product_type, external_id=external_id, product_title=title, effective_date=effective,
-        end_date=following.effective_date if following else None, created_at=now, updated_at=now, **fields)
+    try:
+        with transaction.atomic():
+            config = RevenueConfig.objects.create(
+                product_type=product_type, external_id=external_id, product_title=title, effective_date=effective,
+                end_date=following.effective_date if following else None, created_at=now, updated_at=now, **fields)
+    except IntegrityError:  # a first version of the same date written at the same moment (no row to lock yet)
+        raise ConfigChangedConcurrently(details={"effectiveDate": effective.isoformat()}) from None
     payee_roles_sync(commerce_user_ids=before | set(_payee_ids(config)), now=now, course_ids=(external_id,),
                      emails=emails)
     _payees_notify(config=config, previous=same_day or previous)
