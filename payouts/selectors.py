@@ -46,7 +46,9 @@ class BalanceView:
 def balance_get(*, payee_user_id: str, currency: str | None = None) -> BalanceView:
     """One indexed row, whatever the ledger's size. Without ``currency``: the most recently changed one."""
     rows = PayoutBalance.objects.filter(payee_user_id=payee_user_id)
-    row = rows.filter(currency=currency).first() if currency else rows.order_by("-last_updated_at").first()
+    # The unique (payee, currency) index answers it; no ORDER BY, so no sort either.
+    row = (next(iter(rows.filter(currency=currency).order_by()[:1]), None) if currency
+           else rows.order_by("-last_updated_at").first())
     if row is None:
         return BalanceView(payee_user_id, currency or DEFAULT_CURRENCY, ZERO, ZERO, ZERO, None)
     return BalanceView(row.payee_user_id, row.currency, row.available, row.pending + row.held, row.held,
