@@ -55,7 +55,8 @@ def test_me_with_a_bad_or_revoked_token_is_401_with_the_spec_code(api_client, fa
 def test_me_refuses_commerce_tokens_in_phase_one(api_client, fake_identity):
     fake_identity.set(1)
     response = api_client.get("/api/v2/me/", **bearer(fake_identity.issue()))
-    assert response.status_code == 401 and response.json()["error"]["code"] == "sso_not_enabled"
+    # SsoNotEnabled has one status wherever it is raised (the error catalogue): 403, not a bad credential.
+    assert response.status_code == 403 and response.json()["error"]["code"] == "sso_not_enabled"
 
 
 def test_me_does_not_take_a_service_token_for_a_user(api_client, fake_identity):
