@@ -3,16 +3,25 @@
 from allauth.account import views as allauth_views
 from dj_rest_auth.registration.views import VerifyEmailView
 from django.urls import include, path, re_path
+from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from identity.api import auth, email_limits, roles, service
 from identity.views import pages
 from integration.routes import django_path
 from integration.topics import Topic
 
+
+def _documented(view, summary: str):
+    """dj-rest-auth's views, tagged and summarised in the OpenAPI schema like identity's own."""
+    return extend_schema_view(post=extend_schema(tags=["identity"], summary=summary))(view)
+
+
 urlpatterns = [
     # --- API: accounts and tokens (paths exactly as shared/API.md writes them) ---
     path("api/v1/auth/registration/", auth.RegisterApi.as_view(), name="rest_register"),
-    path("api/v1/auth/registration/verify-email/", VerifyEmailView.as_view(), name="rest_verify_email"),
+    path("api/v1/auth/registration/verify-email/", _documented(
+        VerifyEmailView, "Confirm an email address with the key from the confirmation email").as_view(),
+        name="rest_verify_email"),
     path("api/v1/auth/registration/resend-email/", email_limits.ResendEmailVerificationApi.as_view(),
          name="rest_resend_email"),
     path("api/v1/auth/login/", auth.LoginApi.as_view(), name="rest_login"),

@@ -6,6 +6,7 @@ from dj_rest_auth.views import PasswordResetConfirmView as DjRestAuthPasswordRes
 from django.contrib.auth.models import update_last_login
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -149,10 +150,24 @@ class MeExportApi(APIView):
         return response
 
 
+class _DeleteWithBodySchema(AutoSchema):
+    """drf-spectacular documents bodies for POST/PUT/PATCH only; this DELETE takes ``{password}``."""
+
+    def _get_request_body(self, direction="request"):
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
+
 @_sensitive
 class MeApi(APIView):
     authentication_classes = USER_AUTHENTICATION
     permission_classes = [IsAuthenticated]
+    schema = _DeleteWithBodySchema()
 
     @extend_schema(tags=TAG, request=s.DeleteAccountInput, responses={204: None, **ERRORS},
                    summary="Delete my account",

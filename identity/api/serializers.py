@@ -140,17 +140,23 @@ class PersonalDataOutput(serializers.Serializer):
 
 # --- service-to-service -----------------------------------------------------------
 
+@extend_schema_field({"type": "string", "enum": list(SERVICE_SCOPES)})
+class ScopeField(serializers.CharField):
+    """A scope name; the schema shows the enum, and an unknown name answers 400 ``invalid_scope`` (from
+    the service, with the known names in its details) rather than a generic validation error."""
+
+
 class ServiceTokenInput(serializers.Serializer):
     clientId = serializers.CharField(max_length=100)
     clientSecret = serializers.CharField(max_length=1024, trim_whitespace=False)
-    scope = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False, max_length=20,
-                                  help_text="Any of: " + ", ".join(SERVICE_SCOPES))
+    scope = serializers.ListField(child=ScopeField(max_length=64), allow_empty=False, max_length=20,
+                                  help_text="A list (not a space-separated string) of scope names.")
 
 
 class ServiceTokenOutput(serializers.Serializer):
     accessToken = serializers.CharField()
     expiresIn = serializers.IntegerField()
-    scope = serializers.ListField(child=serializers.CharField())
+    scope = serializers.ListField(child=ScopeField())
 
 
 class PhaseOutput(serializers.Serializer):

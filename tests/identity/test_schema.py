@@ -43,3 +43,18 @@ def test_the_schema_lists_identity_endpoints_with_their_shapes(client):
     assert "LoginResult" in str(login["responses"]["200"])
     validate = paths["/api/v1/auth/validate-token"]["post"]
     assert "ValidateTokenResponse" in str(validate["responses"]["200"])
+
+
+def test_the_deletion_body_the_scope_enum_and_the_dj_rest_auth_endpoints_are_documented(client):
+    """Issue 8, item 18."""
+    from identity.models import SERVICE_SCOPES
+
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    delete = schema["paths"]["/api/v1/auth/me"]["delete"]
+    body = str(delete["requestBody"])
+    assert "DeleteAccountInput" in body
+    assert set(schema["components"]["schemas"]["ScopeEnum"]["enum"]) == set(SERVICE_SCOPES)
+    for path in ("/api/v1/auth/registration/verify-email/", "/api/v1/auth/password/change/",
+                 "/api/v1/auth/password/reset/confirm/"):
+        operation = schema["paths"][path]["post"]
+        assert operation["tags"] == ["identity"] and operation.get("summary"), path
