@@ -12,8 +12,10 @@ from integration.topics import Topic
 
 
 def _documented(view, summary: str):
-    """dj-rest-auth's views, tagged and summarised in the OpenAPI schema like identity's own."""
-    return extend_schema_view(post=extend_schema(tags=["identity"], summary=summary))(view)
+    """dj-rest-auth's views, tagged and summarised in the OpenAPI schema like identity's own (a subclass:
+    drf-spectacular's own dj-rest-auth extension replaces the original class's schema)."""
+    subclass = type(view.__name__, (view,), {"__module__": __name__})
+    return extend_schema_view(post=extend_schema(tags=["identity"], summary=summary))(subclass)
 
 
 urlpatterns = [
