@@ -17,7 +17,8 @@ def lms_login_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.lms_user:
-            return redirect(f"/lms/sso/?{urlencode({'next': request.get_full_path()})}")
+            target = request.get_full_path()
+            return redirect("/lms/sso/" if target == "/lms/" else f"/lms/sso/?{urlencode({'next': target})}")
         return view(request, *args, **kwargs)
 
     return wrapper

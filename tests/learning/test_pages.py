@@ -31,7 +31,9 @@ def _course_with(lessons: int):
 
 def test_my_courses_needs_a_login(client):
     response = client.get("/lms/")
-    assert response.status_code == 302 and response["Location"].startswith("/lms/sso/")
+    assert response.status_code == 302 and response["Location"] == "/lms/sso/"
+    deep = client.get("/lms/certificates/")
+    assert deep["Location"] == "/lms/sso/?next=%2Flms%2Fcertificates%2F"
 
 
 @pytest.mark.parametrize("enrollments", [1, 12])
