@@ -185,7 +185,11 @@ def catalog_sync_apply(*, items: Sequence[SyncItem], now: datetime,
             if created:
                 Product.objects.bulk_create(created.values(), batch_size=500)
             if updated:
-                Product.objects.bulk_update(updated.values(), SYNCED_FIELDS, batch_size=500)
+                # INSERT ... ON CONFLICT (id) DO UPDATE: one statement per batch on PostgreSQL and SQLite,
+                # where bulk_update's CASE WHEN per column grows with the square of the batch
+                # (9 s for 500 products on SQLite; bench/bench_catalog.py).
+                Product.objects.bulk_create(updated.values(), batch_size=500, update_conflicts=True,
+                                            unique_fields=["id"], update_fields=SYNCED_FIELDS)
     except IntegrityError:
         raise CatalogSyncRace(details={"externalIds": sorted(created)[:20]}) from None
     return results
