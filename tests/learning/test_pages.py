@@ -177,3 +177,27 @@ def test_the_teach_area_lists_learners_and_records_an_interaction(client):
     assert refused.status_code == 403  # an instructor cannot verify manually
     assert client.get("/lms/teach/grading/").status_code == 200
     assert client.get(f"/lms/teach/courses/{staff.course_id}/").status_code == 403  # instructors do not edit
+
+
+def test_content_editing_saves_through_the_services(client, outbox):
+    from integration.topics import Topic
+
+    web = department("Web")
+    course = CourseFactory(department=web, title="Old title")
+    lms_login(client, MembershipFactory(department=web, role="content-admin").user)
+    page = client.get(f"/lms/teach/courses/{course.pk}/")
+    assert page.status_code == 200 and "Old title" in page.content.decode()
+    saved = client.post(f"/lms/teach/courses/{course.pk}/", {
+        "action": "details", "title": "New title", "description": "", "suggested_price": "199.00",
+        "currency": "USD"})
+    assert saved.status_code == 302
+    assert [m["products"][0]["name"] for m in outbox(Topic.CATALOG_SYNC)] == ["New title"]
+    added = client.post(f"/lms/teach/courses/{course.pk}/", {"action": "lesson", "title": "Intro", "body": "Hi"})
+    assert added.status_code == 302 and course.lessons.get().title == "Intro"
+    lesson = course.lessons.get()
+    assert client.get(f"/lms/teach/lessons/{lesson.pk}/").status_code == 200
+    created = client.post(f"/lms/admin/departments/{web.pk}/classes/", {
+        "course": str(course.pk), "title": "Spring", "starts_at": "2027-03-01T18:00", "ends_at": "2027-05-01T18:00",
+        "capacity": "20", "schedule": "Tuesdays"})
+    assert created.status_code == 302 and course.classes.get().capacity == 20
+    assert client.get(f"/lms/admin/departments/{web.pk}/classes/?q=spring").status_code == 200
