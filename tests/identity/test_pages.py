@@ -153,3 +153,36 @@ def test_changing_the_password_on_the_pages_ends_the_sso_tokens(client, user, pa
         "oldpassword": password, "password1": "a-fresh-pass-phrase", "password2": "a-fresh-pass-phrase"})
     assert response.status_code == 302
     assert token_validate(token=token)["error"]["code"] == "REVOKED_TOKEN"
+
+
+@pytest.mark.parametrize("path", ["/account/", "/account/email/", "/account/password/change/", "/account/2fa/",
+                                  "/account/data/", "/account/delete/"])
+def test_every_account_page_has_the_account_menu_and_the_favicon(client, user, path):
+    """Issue 8, item 17."""
+    client.force_login(user)
+    html = client.get(path).content.decode()
+    assert 'class="account-nav' in html and 'href="/account/2fa/"' in html, path
+    assert 'rel="icon"' in html
+
+
+def test_the_mfa_prompt_says_recovery_codes_work(client, user):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    TOTP.activate(user, generate_totp_secret())
+    client.post("/account/login/", {"login": user.email, "password": PASSWORD})
+    html = client.get("/account/2fa/authenticate/").content.decode()
+    assert "recovery code" in html and "Log in" in html
+
+
+def test_an_unverified_user_is_told_that_two_factor_needs_a_verified_email(client):
+    from tests.identity.factories import UserFactory
+
+    client.force_login(UserFactory(verified=False))
+    html = client.get("/account/").content.decode()
+    assert "needs a verified email address" in html
+
+
+def test_a_bad_reset_link_gets_the_sites_styled_page(client):
+    response = client.get("/account/password/reset/key/zz-not-a-key/", follow=True)
+    assert response.status_code == 200
+    assert b'class="site-header"' in response.content
