@@ -186,3 +186,12 @@ def test_a_bad_reset_link_gets_the_sites_styled_page(client):
     response = client.get("/account/password/reset/key/zz-not-a-key/", follow=True)
     assert response.status_code == 200
     assert b'class="site-header"' in response.content
+
+
+def test_one_wording_log_in_log_out_sign_up(client, user):
+    for path, wording in (("/account/login/", "Log in"), ("/account/signup/", "Sign up")):
+        html = client.get(path).content.decode()
+        assert wording in html and "Sign In" not in html and "Sign Up" not in html, path
+    client.force_login(user)
+    html = client.get("/account/logout/").content.decode()
+    assert "Log out" in html and "Sign Out" not in html
