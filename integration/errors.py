@@ -79,8 +79,12 @@ class ApplicationError(Exception):
 def _register(cls: type[ApplicationError]) -> None:
     if "code" in cls.__dict__ or "status_code" in cls.__dict__:
         entry = CatalogueEntry(code=cls.code, status_code=cls.status_code, error_class=cls)
+        # A module imported twice (under two names, or reloaded) declares the same class again: replace it.
+        _DECLARATIONS[:] = [known for known in _DECLARATIONS if known.where != entry.where]
         _DECLARATIONS.append(entry)
-        CATALOGUE.setdefault(cls.code, entry)
+        first = CATALOGUE.get(cls.code)
+        if first is None or first.where == entry.where:
+            CATALOGUE[cls.code] = entry
 
 
 _register(ApplicationError)

@@ -18,7 +18,7 @@ from integration.pagination import CursorPagination
 
 
 class AlreadyOwned(ConflictError):
-    code = "already_owned"
+    code = "test_already_owned"
     default_message = "Already owned."
 
 
@@ -84,7 +84,7 @@ def test_malformed_json_is_a_400_json_error(api_client):
 def test_application_error_keeps_code_status_and_details(api_client):
     response = api_client.post("/api/v1/test/echo", {"amount": "0.00"}, format="json")
     assert response.status_code == 409
-    assert response.json() == {"error": {"code": "already_owned", "message": "Already owned.",
+    assert response.json() == {"error": {"code": "test_already_owned", "message": "Already owned.",
                                          "details": {"productId": "p1"}}}
 
 
