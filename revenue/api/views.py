@@ -8,12 +8,12 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integration.contracts import ErrorSerializer
+from integration.parsers import JSONParser
 from revenue import remote
 from revenue.api.authentication import CommerceBearerCaller, LmsSessionCaller
 from revenue.errors import RevenueConfigForbidden, RevenueConfigNotFound
