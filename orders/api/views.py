@@ -56,14 +56,14 @@ def cart_body(*, user_id) -> dict:
 
 
 class CartApi(APIView):
-    @extend_schema(tags=TAG, responses={200: OpenApiTypes.OBJECT, **ERRORS}, summary="The signed-in buyer's cart")
+    @extend_schema(tags=TAG, responses={200: OpenApiTypes.OBJECT, **ERRORS}, operation_id="cart_get", summary="The signed-in buyer's cart")
     def get(self, request):
         return Response(cart_body(user_id=request.user.pk))
 
 
 class CartItemsApi(APIView):
     @extend_schema(tags=TAG, request=CartItemInput, responses={201: OpenApiTypes.OBJECT, **ERRORS},
-                   summary="Add a product to the cart")
+                   operation_id="cart_item_add", summary="Add a product to the cart")
     def post(self, request):
         data = CartItemInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -75,7 +75,7 @@ class CartItemsApi(APIView):
 
 
 class CartItemApi(APIView):
-    @extend_schema(tags=TAG, responses={200: OpenApiTypes.OBJECT, **ERRORS}, summary="Remove an item from the cart")
+    @extend_schema(tags=TAG, responses={200: OpenApiTypes.OBJECT, **ERRORS}, operation_id="cart_item_remove", summary="Remove an item from the cart")
     def delete(self, request, item_id: str):
         now = _now()
         cart = cart_get_or_create(user_id=request.user.pk, now=now)
@@ -85,7 +85,7 @@ class CartItemApi(APIView):
 
 class CartCouponApi(APIView):
     @extend_schema(tags=TAG, request=CouponInput, responses={200: OpenApiTypes.OBJECT, **ERRORS},
-                   summary="Apply a coupon to the cart (an empty code removes it)")
+                   operation_id="cart_coupon_set", summary="Apply a coupon to the cart (an empty code removes it)")
     def post(self, request):
         data = CouponInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -97,7 +97,7 @@ class CartCouponApi(APIView):
 
 class CheckoutApi(APIView):
     @extend_schema(tags=TAG, request=CheckoutInput, responses={201: OpenApiTypes.OBJECT, **ERRORS},
-                   summary="Make the order from the cart (once per cart content)")
+                   operation_id="checkout_create", summary="Make the order from the cart (once per cart content)")
     def post(self, request):
         data = CheckoutInput(data=request.data or {})
         data.is_valid(raise_exception=True)
@@ -113,7 +113,7 @@ class CheckoutApi(APIView):
 
 class PayApi(APIView):
     @extend_schema(tags=TAG, request=PayInput, responses={200: OpenApiTypes.OBJECT, **ERRORS},
-                   summary="Pay the order: 200 (paid or completed), 402 card_declined, or 200 requiresAction")
+                   operation_id="checkout_pay", summary="Pay the order: 200 (paid or completed), 402 card_declined, or 200 requiresAction")
     def post(self, request, order_id: str):
         data = PayInput(data=request.data or {})
         data.is_valid(raise_exception=True)
@@ -134,7 +134,7 @@ class OrdersPagination(CursorPagination):
 
 class OrderListApi(APIView):
     @extend_schema(tags=TAG, responses={200: OpenApiTypes.OBJECT, **ERRORS},
-                   summary="The buyer's orders (filters: status, q)")
+                   operation_id="orders_list", summary="The buyer's orders (filters: status, q)")
     def get(self, request):
         orders = order_list(user_id=request.user.pk, filters={"status": request.query_params.get("status"),
                                                               "q": request.query_params.get("q")})
@@ -145,7 +145,7 @@ class OrderListApi(APIView):
 
 class OrderDetailApi(APIView):
     @extend_schema(tags=TAG, responses={200: OpenApiTypes.OBJECT, **ERRORS},
-                   summary="One order: lines with entitlementStatus and enrollmentId, and its timeline")
+                   operation_id="orders_get", summary="One order: lines with entitlementStatus and enrollmentId, and its timeline")
     def get(self, request, order_id: str):
         order = order_get(order_id=order_id, user_id=None if _is_commerce_admin(request.user) else request.user.pk)
         return Response(OrderOutput(order, context={"timeline": True}).data)
@@ -157,7 +157,7 @@ def _is_commerce_admin(user) -> bool:
 
 class OrderRefundsApi(APIView):
     @extend_schema(tags=TAG, request=RefundInput, responses={201: OpenApiTypes.OBJECT, **ERRORS},
-                   summary="Refund the order, some lines, or an amount (the buyer within the refund window)")
+                   operation_id="orders_refund_create", summary="Refund the order, some lines, or an amount (the buyer within the refund window)")
     def post(self, request, order_id: str):
         data = RefundInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -181,7 +181,7 @@ class StripeWebhookApi(APIView):
     @extend_schema(tags=["integration webhooks"], request=OpenApiTypes.OBJECT,
                    responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(ErrorSerializer),
                               404: OpenApiResponse(ErrorSerializer, description="unknown_payment_intent (retried)")},
-                   summary="Stripe's webhook (Stripe-Signature verified with the SDK)")
+                   operation_id="webhook_stripe", summary="Stripe's webhook (Stripe-Signature verified with the SDK)")
     def post(self, request):
         import json
 
