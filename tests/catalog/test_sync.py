@@ -5,10 +5,13 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catalog.models import Product
 from catalog.services.products import product_price_override
 from integration.contracts import InvalidPayloadError
+from integration.contracts.catalog import CatalogSyncProductSerializer, _plainly_valid
 from integration.receiving import message_receive
 from integration.registry import Delivery
 from integration.topics import Topic
@@ -147,3 +150,45 @@ def test_a_message_without_products_or_an_item_without_an_external_id_is_refused
     response = signed_post(client, "/api/v1/catalog/sync", body, key="sync-http-2")
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_payload"
     assert not Product.objects.exists()
+
+
+TEXTS = st.one_of(st.text(max_size=8), st.sampled_from(["", " x", "x ", "a\x00b", "Course", "x" * 256]))
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(min_value=-5, max_value=10**16), TEXTS,
+                   st.decimals(allow_nan=True, places=None), st.sampled_from(["199.00", "1e3", "-1", "0.00001"]))
+
+
+@st.composite
+def raw_items(draw):
+    item = {"action": draw(st.one_of(st.sampled_from(["upsert", "archive"]), VALUES)),
+            "externalId": draw(st.one_of(st.sampled_from(["c-1", "c 2"]), VALUES)),
+            "type": draw(st.one_of(st.sampled_from(["course", "program", "class"]), VALUES)),
+            "name": draw(st.one_of(st.just("Intro"), VALUES)),
+            "suggestedPrice": draw(st.one_of(st.sampled_from(["199.00", "0", 12, Decimal("3.250")]), VALUES)),
+            "currency": draw(st.one_of(st.sampled_from(["USD", "JPY", "usd"]), VALUES))}
+    if draw(st.booleans()):
+        item["description"] = draw(st.one_of(st.just("About it"), VALUES))
+    if draw(st.booleans()):
+        item["metadata"] = draw(st.one_of(st.none(), st.dictionaries(
+            st.sampled_from(["departmentId", "programId", "durationWeeks", "thumbnailUrl", "level"]),
+            st.one_of(st.sampled_from(["d-1", 6, "http://x/t.png"]), VALUES), max_size=5)))
+    return item
+
+
+@settings(max_examples=600, deadline=None)
+@given(raw_items())
+def test_the_fast_path_answers_exactly_what_the_strict_serializer_answers(item):
+    """The contract skips DRF's per-field machinery for plain products; for those it must agree with it."""
+    fast = _plainly_valid(item)
+    if fast is None:
+        return
+    strict = CatalogSyncProductSerializer(data=item)
+    assert strict.is_valid(), (item, strict.errors)
+    expected = json.loads(json.dumps(dict(strict.validated_data), default=str))
+    assert json.loads(json.dumps(fast, default=str)) == expected
+    assert type(fast["suggestedPrice"]) is Decimal and fast["suggestedPrice"] == strict.validated_data["suggestedPrice"]
+
+
+def test_a_plain_product_takes_the_fast_path_and_a_negative_price_does_not():
+    assert _plainly_valid(sync_item("c-1"))["suggestedPrice"] == Decimal("199.00")
+    assert _plainly_valid(sync_item("c-1", suggestedPrice="-1.00")) is None
+    assert _plainly_valid(sync_item("c-1", name=" padded ")) is None
