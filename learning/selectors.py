@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Lower
+from django.db.models import CharField, Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Lower
 from django.utils.dateparse import parse_datetime
 
 from integration.contracts.learning import InteractionCounts, InteractionStatus
@@ -260,7 +260,8 @@ def interaction_status(*, enrollment: Enrollment) -> InteractionStatus:
     """
     course = enrollment.course
     totals = {row["kind"]: row for row in Interaction.objects.filter(enrollment_id=enrollment.pk)
-              .values("kind").annotate(total=Sum("quantity"), last_by=Max("recorded_by_id"))}
+              .values("kind").annotate(total=Sum("quantity"),
+                                       last_by=Max(Cast("recorded_by_id", CharField())))}
 
     def total(kind: str) -> int:
         return int(totals.get(kind, {}).get("total") or 0)
@@ -293,7 +294,7 @@ def interaction_status(*, enrollment: Enrollment) -> InteractionStatus:
         eligible=bool(met and enrollment.instructor_id),
         instructor_id=str(enrollment.instructor_id) if enrollment.instructor_id else None,
         instructor_commerce_user_id=instructor.commerce_user_id if instructor else None,
-        verified_by=str(verifier) if verifier else None)
+        verified_by=str(uuid.UUID(str(verifier))) if verifier else None)  # the same spelling on every database
 
 
 # --- learners: my courses, the player, certificates ------------------------------
