@@ -94,3 +94,26 @@ def test_two_refunds_at_once_pass_once(buyer, products, lms, slow_gateway):
     order.refresh_from_db()
     assert order.refunded_amount == Decimal("199.00") and order.status == OrderStatus.REFUNDED
     assert GatewayIntent.objects.get().refunded == Decimal("199.00")
+
+
+def test_a_coupons_total_limit_holds_under_concurrent_checkouts():
+    """Two buyers, one use left: the real catalog's coupon row lock lets one checkout through."""
+    from catalog.models import Coupon
+    from orders import remote
+    from tests.catalog.factories import CouponFactory, ProductFactory
+    from tests.identity.factories import UserFactory
+
+    remote.use_catalog(None)
+    product = ProductFactory()
+    CouponFactory(code="LAST", percent_off=Decimal("20"), max_redemptions=1, max_per_user=None)
+    buyers = [UserFactory(), UserFactory()]
+    now = timezone.now()
+    for user in buyers:
+        cart_item_add(cart=cart_get_or_create(user_id=user.pk, now=now), product_id=str(product.pk),
+                      user_id=user.pk, now=now)
+    results = _together(2, lambda index: checkout_create(user_id=buyers[index].pk, now=timezone.now(),
+                                                         coupon_code="LAST"))
+    made = [result for result in results if isinstance(result, Order)]
+    refused = [result for result in results if isinstance(result, ApplicationError)]
+    assert len(made) == 1 and len(refused) == 1 and refused[0].code == "coupon_exhausted"
+    assert Coupon.objects.get(code="LAST").times_redeemed == 1 and Order.objects.count() == 1
