@@ -70,14 +70,12 @@ class TestGateway(PaymentGateway):
 
     def authenticate(self, *, intent_id: str, client_secret: str, success: bool) -> GatewayPayment:
         """The buyer's confirmation step: passes (the charge goes through) or fails."""
-        updated = TestGatewayIntent.objects.filter(intent_id=intent_id, client_secret=client_secret,
-                                                   status=REQUIRES_ACTION).update(
+        # Only an intent still waiting moves, and only once: a repeated confirmation answers the first outcome.
+        TestGatewayIntent.objects.filter(intent_id=intent_id, status=REQUIRES_ACTION).update(
             status=SUCCEEDED if success else FAILED)
-        intent = TestGatewayIntent.objects.filter(intent_id=intent_id, client_secret=client_secret).first()
+        intent = TestGatewayIntent.objects.filter(intent_id=intent_id).first()
         if intent is None:
             raise UnknownPaymentIntent(details={"paymentIntentId": intent_id})
-        if not updated and intent.status == REQUIRES_ACTION:  # pragma: no cover - raced with itself
-            intent.refresh_from_db()
         return self._answer(intent)
 
     def refund(self, *, intent_id, amount, currency, idempotency_key):

@@ -154,3 +154,17 @@ def test_personal_data_through_the_port_and_erasure_keeps_orders_anonymous(buyer
     assert Order.objects.filter(pk=order.pk).exists()
     assert remote.user_get(user_id=str(buyer.pk)).email.endswith("@invalid")
     assert buyer.email not in str(orders_port().personal_data(user_id=str(buyer.pk)))
+
+
+def test_with_stripe_configured_the_pay_page_mounts_the_payment_element(client, buyer, products, settings):
+    settings.STRIPE_SECRET_KEY = "sk_test_page"
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_page"
+    client.force_login(buyer)
+    client.post("/cart/items/", {"product_id": "p1"})
+    client.post("/checkout/", {})
+    order = Order.objects.get()
+    assert order.gateway == "stripe"
+    page = client.get(f"/checkout/{order.pk}/pay/").content.decode()
+    assert 'id="payment-element"' in page and 'data-publishable-key="pk_test_page"' in page
+    assert "orders/stripe-checkout.js" in page and 'data-amount="19900"' in page and "Test gateway" not in page
+    _no_inline_script(page)
