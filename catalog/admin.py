@@ -6,6 +6,7 @@ and coupons checked); the fields the LMS owns are read-only here.
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 
 from catalog.models import (
@@ -27,6 +28,30 @@ from integration.errors import ApplicationError
 
 def _actor(request) -> str:
     return str(request.user.pk)
+
+
+class ServiceSavedAdmin(admin.ModelAdmin):
+    """Admin whose save_model calls a service: a refused save goes back to the form, unlogged."""
+
+    def refuse(self, request, what: str, exc: ApplicationError) -> None:
+        request._catalog_refused = True
+        self.message_user(request, f"{what} not saved: {exc.message}", messages.ERROR)
+
+    def _refused(self, request) -> bool:
+        return getattr(request, "_catalog_refused", False)
+
+    def log_addition(self, request, obj, message):
+        return None if self._refused(request) else super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        return None if self._refused(request) else super().log_change(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return HttpResponseRedirect(request.path) if self._refused(request) else super().response_add(
+            request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        return HttpResponseRedirect(request.path) if self._refused(request) else super().response_change(request, obj)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -73,7 +98,7 @@ class OverriddenFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ServiceSavedAdmin):
     form = ProductPriceForm
     list_display = ("name", "type", "external_id", "price", "suggested_price", "currency", "status",
                     "is_overridden", "updated_at")
@@ -112,7 +137,7 @@ class ProductAdmin(admin.ModelAdmin):
                                    actor=_actor(request), reason=form.cleaned_data.get("override_reason") or "",
                                    now=timezone.now())
         except ApplicationError as exc:
-            self.message_user(request, f"Price not changed: {exc.message}", messages.ERROR)
+            self.refuse(request, "Price", exc)
 
     @admin.action(description="Go back to the LMS's suggested price")
     def clear_price_override(self, request, queryset):
@@ -160,7 +185,7 @@ class BundleForm(forms.ModelForm):
 
 
 @admin.register(Bundle)
-class BundleAdmin(admin.ModelAdmin):
+class BundleAdmin(ServiceSavedAdmin):
     form = BundleForm
     list_display = ("name", "price", "currency", "status", "item_count", "updated_at")
     list_filter = ("status", "currency")
@@ -193,7 +218,7 @@ class BundleAdmin(admin.ModelAdmin):
                                         currency=data["currency"], product_ids=product_ids, now=now)
                 obj.pk = created.pk
         except ApplicationError as exc:
-            self.message_user(request, f"Bundle not saved: {exc.message}", messages.ERROR)
+            self.refuse(request, "Bundle", exc)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
@@ -225,7 +250,7 @@ class RedemptionInline(ReadOnlyInline):
 
 
 @admin.register(Coupon)
-class CouponAdmin(admin.ModelAdmin):
+class CouponAdmin(ServiceSavedAdmin):
     form = CouponForm
     list_display = ("code", "kind", "value", "scope", "valid_from", "valid_until", "times_redeemed",
                     "max_redemptions", "max_per_user", "is_active")
@@ -258,7 +283,7 @@ class CouponAdmin(admin.ModelAdmin):
                     max_per_user=data["max_per_user"], description=data["description"], now=now)
                 obj.pk = created.pk
         except ApplicationError as exc:
-            self.message_user(request, f"Coupon not saved: {exc.message}", messages.ERROR)
+            self.refuse(request, "Coupon", exc)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []

@@ -80,3 +80,13 @@ def test_a_coupon_is_made_and_deactivated_in_the_admin(admin_client):
     admin_client.post("/admin/catalog/coupon/", {"action": "deactivate", "_selected_action": [coupon.pk]})
     coupon.refresh_from_db()
     assert not coupon.is_active
+
+
+def test_a_coupon_the_service_refuses_goes_back_to_the_form_and_is_not_logged(admin_client):
+    from django.contrib.admin.models import LogEntry
+
+    response = admin_client.post("/admin/catalog/coupon/add/", {
+        "code": "BADAMOUNT", "kind": "amount", "amount_off": "5.001", "currency": "USD", "scope": "cart",
+        "is_active": "on"})
+    assert response.status_code == 302 and response["Location"] == "/admin/catalog/coupon/add/"
+    assert not Coupon.objects.exists() and not LogEntry.objects.exists()
