@@ -198,3 +198,18 @@ def test_pending_approval_email(buyer, buy, lms, django_capture_on_commit_callba
     with django_capture_on_commit_callbacks(execute=True):
         buy(buyer, "p1")
     assert any("approval" in m.subject for m in mail.outbox)
+
+
+def test_a_failed_confirmation_step_fails_the_attempt(buyer, products, lms):
+    from orders.errors import AuthenticationFailed
+
+    now = timezone.now()
+    cart_item_add(cart=cart_get_or_create(user_id=buyer.pk, now=now), product_id="p1", user_id=buyer.pk, now=now)
+    order = checkout_create(user_id=buyer.pk, now=now)
+    first = order_pay(order_id=order.pk, user_id=buyer.pk, now=now, payment_method="pm_card_authenticationRequired")
+    with pytest.raises(AuthenticationFailed):
+        order_pay(order_id=order.pk, user_id=buyer.pk, now=now, payment_intent_id=first.payment.intent_id,
+                  client_secret="wrong")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAYMENT_FAILED
+    assert not OutboxMessage.objects.filter(aggregate_key=f"order:{order.pk}").exists()
