@@ -48,3 +48,15 @@ class PayoutOutput(serializers.ModelSerializer):
         model = Payout
         fields = ["id", "payeeUserId", "amount", "currency", "status", "method", "destination", "transferId",
                   "failureReason", "createdAt", "completedAt"]
+
+
+class LedgerPageOutput(serializers.Serializer):
+    results = LedgerEntryOutput(many=True)
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
+class PayoutPageOutput(serializers.Serializer):
+    results = PayoutOutput(many=True)
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)

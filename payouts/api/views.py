@@ -18,7 +18,13 @@ from integration.pagination import CursorPagination
 from integration.ports import port_wire_answer
 from integration.service_auth import ServiceTokenAuthentication, require_scope
 from payouts import remote, selectors
-from payouts.api.serializers import BalanceOutput, LedgerEntryOutput, PayoutOutput
+from payouts.api.serializers import (
+    BalanceOutput,
+    LedgerEntryOutput,
+    LedgerPageOutput,
+    PayoutOutput,
+    PayoutPageOutput,
+)
 from payouts.errors import LedgerForbiddenError
 from payouts.filters import LedgerFilter, PayoutFilter
 from payouts.models import Account, LedgerPosting, Payout, RevenueLedgerEntry
@@ -74,7 +80,7 @@ class LedgerApi(APIView):
 
     @extend_schema(tags=["payouts"], summary="Ledger entries, newest first (cursor-paginated)",
                    parameters=[PAYEE, *LEDGER_FILTERS, OpenApiParameter("limit", int), OpenApiParameter("cursor", str)],
-                   responses={200: LedgerEntryOutput(many=True), **ERRORS})
+                   responses={200: LedgerPageOutput, **ERRORS})
     def get(self, request):
         filtered = LedgerFilter(request.query_params, queryset=selectors.ledger_entries(payee_user_id=payee_of(request)))
         if not filtered.is_valid():
@@ -96,7 +102,7 @@ class PayoutListApi(APIView):
                    parameters=[PAYEE, OpenApiParameter("status", str, enum=Payout.Status.values),
                                OpenApiParameter("currency", str), OpenApiParameter("limit", int),
                                OpenApiParameter("cursor", str)],
-                   responses={200: PayoutOutput(many=True), **ERRORS})
+                   responses={200: PayoutPageOutput, **ERRORS})
     def get(self, request):
         filtered = PayoutFilter(request.query_params, queryset=selectors.payouts_of(payee_user_id=payee_of(request)))
         if not filtered.is_valid():
