@@ -153,6 +153,7 @@ def bulk_load(*, entries: int) -> None:
 
 
 def bench_balance_reads(*, payees: list[str], reads: int = 2000) -> float:
+    from payouts.models import RevenueLedgerEntry
     from payouts.selectors import balance_get
 
     samples = []
@@ -163,7 +164,23 @@ def bench_balance_reads(*, payees: list[str], reads: int = 2000) -> float:
         samples.append(time.perf_counter_ns() - started)
     samples.sort()
     p50, p99 = samples[len(samples) // 2] / 1e6, samples[int(len(samples) * 0.99)] / 1e6
-    print(f"balance read at 1M entries: p50 {p50:.3f} ms, p99 {p99:.3f} ms over {reads} reads (one indexed row)")
+    from django.db import connection
+
+    baseline = []
+    with connection.cursor() as cursor:
+        for _ in range(reads):
+            started = time.perf_counter_ns()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            baseline.append(time.perf_counter_ns() - started)
+        cursor.execute("EXPLAIN SELECT * FROM payouts_payoutbalance WHERE payee_user_id = 'bulk-payee-7' "
+                       "AND currency = 'USD'")
+        plan = cursor.fetchone()[0]
+    baseline.sort()
+    print(f"balance read at {RevenueLedgerEntry.objects.count():,} entries: p50 {p50:.3f} ms, p99 {p99:.3f} ms "
+          f"over {reads} reads; a bare SELECT 1 round trip meanwhile: p50 {baseline[len(baseline) // 2] / 1e6:.3f} ms, "
+          f"p99 {baseline[int(len(baseline) * 0.99)] / 1e6:.3f} ms; plan: {plan.strip()}")
+    print(f"load average during the run: {', '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
     return p99
 
 
