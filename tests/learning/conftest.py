@@ -59,7 +59,7 @@ class FakeIdentity(IdentityPort):
 
     # --- tokens -------------------------------------------------------------
     def issue(self, *, user_id: str | None = None, email: str = "buyer@example.com") -> str:
-        token = f"user-token-{uuid.uuid4().hex}"
+        token = f"fake.{uuid.uuid4().hex}.sig"  # JWT-shaped: the port refuses anything else unasked
         self.tokens[token] = {"valid": True, "user": {"id": user_id or str(uuid.uuid4()), "email": email,
                                                       "commerceRoles": ["purchaser"]}}
         return token
