@@ -22,10 +22,19 @@ def test_money_accepts_decimal_strings_and_exact_numbers(price):
     assert isinstance(product["suggestedPrice"], Decimal)
 
 
-@pytest.mark.parametrize("price", [199.0, "abc", "-1.00", "1.00001", True, "1e20"])
+@pytest.mark.parametrize("price", [199.0, "abc", "1.00001", True, "1e20"])
 def test_money_refuses_floats_and_nonsense(price):
     with pytest.raises(InvalidPayloadError):
         validate_message("catalog.sync", catalog_sync_payload(price=price))
+
+
+def test_a_negative_amount_is_refused_where_the_contract_forbids_it():
+    # A catalog sync's negative price fails that product alone (its receiver answers per item, spec 6.1.2);
+    # a revenue event's splits are never negative.
+    payload = revenue_event_payload()
+    payload["events"][0]["splits"][0]["amount"] = "-1.00"
+    with pytest.raises(InvalidPayloadError):
+        validate_message("revenue.events", payload)
 
 
 def test_metadata_keeps_keys_the_spec_leaves_open():
