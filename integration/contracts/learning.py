@@ -43,8 +43,8 @@ class SsoUser(WireModel):
 
     exists: bool
     lms_user_id: str | None = None
-    user_types: tuple[str, ...] = ()
-    has_active_enrollments: bool = False
+    user_types: tuple[str, ...] | None = None
+    has_active_enrollments: bool | None = None
 
 
 # --- 6.2.2 Entitlement grant / revoke (plus pending_approval) ---------------

@@ -24,7 +24,8 @@ pytestmark = [
     pytest.mark.skipif(not identity_is_real(), reason="needs the identity app's providers"),
 ]
 
-LOCAL_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "e2e-tests"}}
+LOCAL_CACHE = {alias: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"e2e-tests-{alias}"}
+               for alias in ("default", "security")}
 PASSWORD = "correct-horse-42"
 
 

@@ -15,7 +15,8 @@ from tests.learning.factories import LmsUserFactory
 
 pytestmark = pytest.mark.django_db
 
-LOCAL_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sso-tests"}}
+LOCAL_CACHE = {alias: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"sso-tests-{alias}"}
+               for alias in ("default", "security")}
 
 
 def test_a_good_token_creates_the_lms_user_and_opens_the_lms_session(client, fake_identity):
@@ -185,7 +186,7 @@ def test_pages_that_do_not_ask_do_not_read_the_lms_user(client, fake_identity):
 
 
 def test_fake_identity_is_isolated_per_test():
-    assert FakeIdentity().phase == 2
+    assert FakeIdentity().phase_number == 2
 
 
 def test_begin_sends_the_browser_to_the_store_with_a_one_time_state(client, fake_identity):
