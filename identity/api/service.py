@@ -19,7 +19,8 @@ from integration.contracts.identity import UserFindQuerySerializer, UserRefSeria
 from integration.ports import port_wire_answer
 from integration.service_auth import ServiceTokenAuthentication, require_scope
 
-ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer}
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer,
+          429: ErrorSerializer}
 
 
 class ServiceTokenApi(APIView):
