@@ -43,7 +43,7 @@ smoke: venv
 	PY=$(BIN)/python scripts/smoke.sh
 
 worker: venv
-	$(BIN)/celery -A config worker --loglevel INFO
+	$(BIN)/celery -A config worker --loglevel INFO --without-gossip --without-mingle
 
 beat: venv
 	$(BIN)/celery -A config beat --loglevel INFO

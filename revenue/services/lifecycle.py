@@ -355,7 +355,7 @@ def _holds_settle(*, sale: RevenueSale, facts: EnrollmentFacts, now: datetime) -
 
 
 def forfeit_grace() -> timedelta:
-    return timedelta(hours=getattr(settings, "REVENUE_FORFEIT_GRACE_HOURS", 24))
+    return timedelta(hours=settings.REVENUE_FORFEIT_GRACE_HOURS)
 
 
 def holds_settle_due(*, now: datetime, limit: int = 500) -> int:
