@@ -112,9 +112,10 @@ def _priced(*, items, products, currency, item_amounts, discounts, coupon_code, 
         product = products[item.product_id]
         if product.is_bundle:
             parts = product.bundle_items
-            part_prices = [quantize(part.allocated_price, currency) for part in parts]
+            # A catalog allocation may leave a rounding remainder below zero on a tiny bundle: weights stay >= 0.
+            part_prices = [max(ZERO, quantize(part.allocated_price, currency)) for part in parts]
             part_prices = allocate(item_amounts[item.product_id], part_prices, currency)
-            part_discounts = allocate(discounts[item.product_id], part_prices, currency)
+            part_discounts = allocate(discounts[item.product_id], [max(ZERO, p) for p in part_prices], currency)
             for part, price, discount in zip(parts, part_prices, part_discounts, strict=True):
                 raw.append((item, product, part, price, 1, price, discount))
         else:
@@ -130,7 +131,7 @@ def _priced(*, items, products, currency, item_amounts, discounts, coupon_code, 
             tax_total = taxable_total - quantize(taxable_total / (1 + rate.rate), currency)
         else:
             tax_total = quantize(taxable_total * rate.rate, currency)
-    line_taxes = allocate(tax_total, taxable, currency) if raw else []
+    line_taxes = allocate(tax_total, [max(ZERO, amount) for amount in taxable], currency) if raw else []
     lines = []
     for (item, product, part, unit, quantity, subtotal, discount), tax in zip(raw, line_taxes, strict=True):
         total = subtotal - discount + (ZERO if rate is not None and rate.inclusive else tax)
