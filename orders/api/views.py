@@ -180,7 +180,8 @@ class StripeWebhookApi(APIView):
 
     @extend_schema(tags=["integration webhooks"], request=OpenApiTypes.OBJECT,
                    responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(ErrorSerializer),
-                              404: OpenApiResponse(ErrorSerializer, description="unknown_payment_intent (retried)")},
+                              404: OpenApiResponse(ErrorSerializer, description="unknown_payment_intent (retried)"),
+                              503: OpenApiResponse(ErrorSerializer, description="stripe_not_configured")},
                    operation_id="webhook_stripe", summary="Stripe's webhook (Stripe-Signature verified with the SDK)")
     def post(self, request):
         import json
