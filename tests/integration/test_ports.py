@@ -1,6 +1,7 @@
 """Typed ports: registration checks the implementation against its interface; local and HTTP answer the same."""
 
 from abc import abstractmethod
+from decimal import Decimal
 
 import pytest
 
@@ -128,26 +129,62 @@ def test_the_http_adapter_answers_what_the_implementation_answers(live_server, s
     from identity.services.tokens import token_pair_issue
 
     access = token_pair_issue(user=user).access
-    calls = {
+    from django.utils import timezone
+
+    from learning.services.catalog import course_create, course_publish, department_create
+    from learning.services.enrollments import enrollment_create_manual
+
+    now = timezone.now()
+    course = course_create(department=department_create(name="Ports"), title="Round trip", now=now,
+                           suggested_price=Decimal("10.00"), currency="USD")
+    course = course_publish(course=course, now=now)
+    enrollment = enrollment_create_manual(user=lms_user, course=course, now=now).enrollment
+    identity_calls = {
         "validate_token": lambda port: port.validate_token(token=access),
         "phase": lambda port: port.phase(),
+        "set_phase": lambda port: port.set_phase(phase=1, reason="round trip"),
+        "import_user": None,  # phase 3 only; its refusal is compared below
+        "issue_service_token": lambda port: port.issue_service_token(
+            client_id="port-test", client_secret="s3cret-s3cret-s3cret", scope=("users:read",)).scope,
         "user_find": lambda port: port.user_find(email="PORT@example.com"),
         "user_get": lambda port: port.user_get(user_id=str(user.id)),
         "platform_payee": lambda port: port.platform_payee(),
+    }
+    learning_calls = {
         "sso_user": lambda port: port.sso_user(commerce_user_id=str(user.id)),
         "legacy_report": lambda port: port.legacy_report(),
+        "catalog_export": lambda port: port.catalog_export(limit=5),
+        "personal_data": lambda port: port.personal_data(commerce_user_id=str(user.id)),
+        "course_get": lambda port: port.course_get(external_id=str(course.id)),
+        "access_check": lambda port: port.access_check(lms_user_id=str(lms_user.id), right="content:courses:manage",
+                                                       course_id=str(course.id)),
+        "interaction_status": lambda port: port.interaction_status(enrollment_id=str(enrollment.id)),
     }
-    local = {name: call(learning_port() if name in {"sso_user", "legacy_report"} else identity_port())
-             for name, call in calls.items()}
+    payouts_calls = {"personal_data": lambda port: port.personal_data(user_id=str(user.id))}
+    from integration.ports.payouts import PayoutsPort, payouts_port
+
+    suites = [(IdentityPort, identity_port, identity_calls), (LearningPort, learning_port, learning_calls),
+              (PayoutsPort, payouts_port, payouts_calls)]
+    for interface, _, calls in suites:
+        assert set(calls) == set(interface.methods()), f"every {interface.__name__} method is compared"
+    local = {(interface, name): call(get()) for interface, get, calls in suites for name, call in calls.items()
+             if call}
 
     settings.INTEGRATION_FORCE_HTTP = True
     settings.COMMERCE_BASE_URL = settings.LMS_BASE_URL = live_server.url
-    remote_identity, remote_learning = identity_port(), learning_port()
-    assert type(remote_identity).__name__ == "HttpIdentityPort"
-    for name, call in calls.items():
-        remote = call(remote_learning if name in {"sso_user", "legacy_report"} else remote_identity)
-        assert remote == local[name], name
-    assert local["sso_user"].lms_user_id == str(lms_user.id)
+    for interface, get, calls in suites:
+        remote_port = get()
+        assert type(remote_port).__name__ == f"Http{interface.__name__}"
+        for name, call in calls.items():
+            if call:
+                assert call(remote_port) == local[(interface, name)], name
+    assert local[(LearningPort, "sso_user")].lms_user_id == str(lms_user.id)
+    assert [p.external_id for p in local[(LearningPort, "catalog_export")].products] == [str(course.id)]
+    remote_identity = identity_port()
+    from identity.errors import WrongPhase
+
+    with pytest.raises(WrongPhase):
+        remote_identity.import_user(email="x@example.com", password_hash="bcrypt$$2b$04$x", lms_user_id="l-1")
 
     from identity.errors import UserNotFound
 
