@@ -219,3 +219,15 @@ def test_a_state_works_once_and_not_after_ten_minutes(client, fake_identity):
         late = sso_begin(client)
         clock.tick(timedelta(seconds=601))
         assert client.post("/lms/sso/callback", {"token": fake_identity.issue(), "state": late}).status_code == 400
+
+
+def test_the_sso_user_sync_costs_a_bounded_number_of_queries(fake_identity, django_assert_max_num_queries):
+    """Creating the LMS user on a first SSO, and finding it on the next, stay a few queries each."""
+    from learning.services.sso import sso_authenticate
+
+    token = fake_identity.issue(email="sync@example.com")
+    with django_assert_max_num_queries(6):
+        created, _ = sso_authenticate(token=token)
+    with django_assert_max_num_queries(2):
+        found, _ = sso_authenticate(token=token)
+    assert found.pk == created.pk and found.email == "sync@example.com"
