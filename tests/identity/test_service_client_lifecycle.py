@@ -98,7 +98,10 @@ def test_a_dash_secret_on_the_real_command_line(tmp_path):
 
     from django.conf import settings
 
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    # Its own throwaway deployment: the test run's DATABASE_URL names a database only the test copy exists of.
+    env = {**{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}},
+           "DJANGO_SETTINGS_MODULE": "config.settings", "VAR_DIR": str(tmp_path),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     result = subprocess.run([sys.executable, "manage.py", "create_service_client", "x", "--secret", "-abc",
                              "--scope", "nope"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
                             timeout=120)
