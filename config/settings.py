@@ -190,7 +190,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# CELERY_BROKER_KEY_PREFIX: two deployments on one Redis database keep apart queues (kombu's global_keyprefix).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600,
+                                   "global_keyprefix": env.str("CELERY_BROKER_KEY_PREFIX", default="")}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
