@@ -82,6 +82,11 @@ PORT_CALLS: dict[str, Route] = {r.name: r for r in [
           scope="users:read"),
     Route("learning.interaction_status", LMS, "GET",
           "/api/v2/integration/enrollments/{enrollmentId}/interaction-status", SERVICE_TOKEN, scope="users:read"),
+    # POST: the order item ids are a list (a body, not a query string); it reads, it changes nothing.
+    Route("learning.enrollments_completed", LMS, "POST", "/api/v2/integration/enrollments/completed", SERVICE_TOKEN,
+          scope="users:read"),
+    Route("learning.commerce_enrollments", LMS, "GET", "/api/v2/integration/commerce-enrollments", SERVICE_TOKEN,
+          scope="users:read"),
 ]}
 
 # Pages a browser is sent to across the two sides.

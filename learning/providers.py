@@ -9,6 +9,7 @@ from integration.contracts.learning import (
     AccessAnswer,
     CatalogExportPage,
     CourseInfo,
+    EnrollmentsCompleted,
     InteractionStatus,
     LearningPersonalData,
     LegacyReport,
@@ -58,3 +59,7 @@ class LocalLearning(LearningPort):
         if enrollment is None:
             raise EnrollmentNotFound(details={"enrollmentId": str(enrollment_id)})
         return selectors.interaction_status(enrollment=enrollment)
+
+    def enrollments_completed(self, *, commerce_user_id: str, order_item_ids: list[str]) -> EnrollmentsCompleted:
+        return EnrollmentsCompleted.from_wire(selectors.enrollments_completed(
+            commerce_user_id=commerce_user_id, order_item_ids=order_item_ids))

@@ -445,3 +445,44 @@ def course_info(*, external_id: str) -> dict:
     return {"courseId": str(course.pk), "title": course.title, "status": course.status,
             "departmentId": str(course.department_id), "departmentName": course.department.name,
             "suggestedPrice": quantize(course.suggested_price, course.currency), "currency": course.currency, "staff": staff}
+
+
+def enrollments_completed(*, commerce_user_id: str, order_item_ids: list[str]) -> dict:
+    """Per order item id of this buyer: is the enrollment it gave completed? (Commerce's refund check.)
+
+    The order line is the entitlement line (which also names the enrollment an ``already_enrolled`` line
+    joined), else an enrollment carrying that ``commerce_order_item_id``. Completed means status
+    ``completed``, a completion time, or the course's completion recorded for the person. Three queries
+    whatever the number of ids.
+    """
+    from learning.models import EntitlementLine
+
+    wanted = list(dict.fromkeys(str(item_id) for item_id in order_item_ids))
+    enrollment_of: dict[str, Enrollment] = {}
+    lines = (EntitlementLine.objects.select_related("enrollment")
+             .filter(commerce_user_id=commerce_user_id, order_item_id__in=wanted, enrollment__isnull=False))
+    for line in lines:
+        enrollment_of[line.order_item_id] = line.enrollment
+    missing = [item_id for item_id in wanted if item_id not in enrollment_of]
+    if missing:
+        for enrollment in Enrollment.objects.filter(user__commerce_user_id=commerce_user_id,
+                                                    commerce_order_item_id__in=missing):
+            enrollment_of.setdefault(enrollment.commerce_order_item_id, enrollment)
+    course_pairs = {(e.user_id, e.course_id) for e in enrollment_of.values() if e.course_id}
+    completions = {}
+    if course_pairs:
+        query = Q()
+        for user_id, course_id in course_pairs:
+            query |= Q(user_id=user_id, course_id=course_id)
+        completions = {(c.user_id, c.course_id): c.completed_at for c in CourseCompletion.objects.filter(query)}
+    items = []
+    for item_id in wanted:
+        enrollment = enrollment_of.get(item_id)
+        if enrollment is None:
+            items.append({"orderItemId": item_id, "completed": False})
+            continue
+        completed_at = enrollment.completed_at or completions.get((enrollment.user_id, enrollment.course_id))
+        completed = enrollment.status == "completed" or completed_at is not None
+        items.append({"orderItemId": item_id, "completed": completed, "enrollmentId": str(enrollment.id),
+                      "status": enrollment.status, "completedAt": completed_at})
+    return {"items": items}

@@ -91,6 +91,12 @@ PORT_CONTRACTS: dict[str, Contract] = {
                                       answer=learning.AccessAnswer),
     "learning.interaction_status": Contract(learning.InteractionStatusQuerySerializer,
                                             learning.InteractionStatusSerializer, answer=learning.InteractionStatus),
+    "learning.enrollments_completed": Contract(learning.EnrollmentsCompletedQuerySerializer,
+                                               learning.EnrollmentsCompletedSerializer,
+                                               answer=learning.EnrollmentsCompleted),
+    "learning.commerce_enrollments": Contract(learning.CommerceEnrollmentsQuerySerializer,
+                                              learning.CommerceEnrollmentPageSerializer,
+                                              answer=learning.CommerceEnrollmentPage),
 }
 
 

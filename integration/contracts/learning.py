@@ -419,6 +419,41 @@ class InteractionStatus(WireModel):
     verified_by: str | None = None
 
 
+class EnrollmentsCompletedQuerySerializer(serializers.Serializer):
+    commerceUserId = _id()
+    orderItemIds = serializers.ListField(child=_id(), allow_empty=False, max_length=500)
+
+
+class OrderItemCompletionSerializer(serializers.Serializer):
+    orderItemId = _id()
+    completed = serializers.BooleanField()
+    enrollmentId = _optional(_id)
+    status = _optional(serializers.CharField)
+    completedAt = _optional(serializers.DateTimeField)
+
+
+class EnrollmentsCompletedSerializer(serializers.Serializer):
+    items = OrderItemCompletionSerializer(many=True)
+
+
+@frozen
+class OrderItemCompletion(WireModel):
+    """One order line of the buyer: whether the enrollment it gave is completed (status or progress)."""
+
+    order_item_id: str
+    completed: bool
+    enrollment_id: str | None = None
+    status: str | None = None
+    completed_at: datetime | None = None
+
+
+@frozen
+class EnrollmentsCompleted(WireModel):
+    """One entry per asked order item id, in the order asked (a line the LMS never saw: ``completed`` false)."""
+
+    items: tuple[OrderItemCompletion, ...] = ()
+
+
 # --- enrollment.lifecycle (learning -> revenue) ------------------------------------------
 # {source: "lms", idempotencyKey, event, payload}; the payload's fields depend on the event.
 
@@ -504,3 +539,43 @@ class EnrollmentLifecycle(WireModel):
 class EnrollmentLifecycleAnswer(WireModel):
     success: bool
     status: str | None = None
+
+
+# --- LearningPort.commerce_enrollments: what `reconcile enrollments` compares with the paid order lines -------
+
+COMMERCE_ENROLLMENTS_MAX_LIMIT = 1000
+
+
+class CommerceEnrollmentsQuerySerializer(serializers.Serializer):
+    after = _id(required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=COMMERCE_ENROLLMENTS_MAX_LIMIT, required=False)
+
+
+class CommerceEnrollmentSerializer(serializers.Serializer):
+    enrollmentId = _id()
+    orderId = _id()
+    orderItemId = _id(allow_blank=True)
+    commerceUserId = _id(allow_blank=True)
+    status = serializers.ChoiceField(["pending", "active", "completed", "expired", "revoked", "rejected"])
+
+
+class CommerceEnrollmentPageSerializer(serializers.Serializer):
+    enrollments = CommerceEnrollmentSerializer(many=True)
+    nextCursor = _optional(_id)
+
+
+@frozen
+class CommerceEnrollment(WireModel):
+    enrollment_id: str
+    order_id: str
+    order_item_id: str
+    commerce_user_id: str
+    status: str
+
+
+@frozen
+class CommerceEnrollmentPage(WireModel):
+    """One keyset page of the enrollments Commerce orders opened, by enrollment id; ``next_cursor`` asks the next."""
+
+    enrollments: tuple[CommerceEnrollment, ...] = ()
+    next_cursor: str | None = None

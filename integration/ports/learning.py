@@ -9,7 +9,9 @@ from abc import abstractmethod
 from integration.contracts.learning import (
     AccessAnswer,
     CatalogExportPage,
+    CommerceEnrollmentPage,
     CourseInfo,
+    EnrollmentsCompleted,
     InteractionStatus,
     LearningPersonalData,
     LegacyReport,
@@ -58,6 +60,22 @@ class LearningPort(Port):
     @abstractmethod
     def interaction_status(self, *, enrollment_id: str) -> InteractionStatus:
         """002's instructor interaction requirement for one enrollment: required, actual, eligible."""
+
+    @abstractmethod
+    def enrollments_completed(self, *, commerce_user_id: str, order_item_ids: list[str]) -> EnrollmentsCompleted:
+        """Per order item id of this buyer, whether the enrollment it gave is completed (status ``completed``,
+        or the course's completion recorded): Commerce refuses a refund of a completed course.
+
+        One entry per asked id, in the order asked; a line the LMS never granted (or another buyer's) is
+        ``completed: false`` without an ``enrollmentId``.
+        """
+
+    @abstractmethod
+    def commerce_enrollments(self, *, after: str | None = None, limit: int | None = None) -> CommerceEnrollmentPage:
+        """Enrollments opened by Commerce orders (any status), by enrollment id, one keyset page after ``after``.
+
+        What ``manage.py reconcile enrollments`` compares with the paid order lines (default 500, at most 1000).
+        """
 
 
 def learning_port() -> LearningPort:

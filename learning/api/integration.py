@@ -14,6 +14,8 @@ from integration.contracts import (
     CatalogExportQuerySerializer,
     CatalogExportResponseSerializer,
     CourseInfoSerializer,
+    EnrollmentsCompletedQuerySerializer,
+    EnrollmentsCompletedSerializer,
     ErrorSerializer,
     InteractionStatusSerializer,
     LearningPersonalDataSerializer,
@@ -97,3 +99,20 @@ class InteractionStatusApi(APIView):
     def get(self, request, enrollmentId: str):
         return Response(port_wire_answer("learning.interaction_status",
                                          LocalLearning().interaction_status(enrollment_id=enrollmentId)))
+
+
+class EnrollmentsCompletedApi(APIView):
+    """Commerce's refund check: per order item of a buyer, whether its enrollment is completed."""
+
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes = [require_scope("users:read")]
+
+    @extend_schema(operation_id="lms_enrollments_completed", tags=["lms integration"],
+                   summary="Whether the enrollments of these order items are completed (refund check)",
+                   request=EnrollmentsCompletedQuerySerializer,
+                   responses={200: EnrollmentsCompletedSerializer, 400: ERROR, 401: ERROR, 403: ERROR})
+    def post(self, request):
+        query = validate_with(EnrollmentsCompletedQuerySerializer, request.data)
+        answer = LocalLearning().enrollments_completed(commerce_user_id=query["commerceUserId"],
+                                                       order_item_ids=query["orderItemIds"])
+        return Response(port_wire_answer("learning.enrollments_completed", answer))

@@ -139,6 +139,10 @@ def test_the_http_adapter_answers_what_the_implementation_answers(live_server, s
                            suggested_price=Decimal("10.00"), currency="USD")
     course = course_publish(course=course, now=now)
     enrollment = enrollment_create_manual(user=lms_user, course=course, now=now).enrollment
+    from learning.models import Enrollment
+
+    Enrollment.objects.filter(pk=enrollment.pk).update(commerce_order_item_id="oi-round-trip", status="completed",
+                                                       completed_at=now)
     identity_calls = {
         "validate_token": lambda port: port.validate_token(token=access),
         "phase": lambda port: port.phase(),
@@ -159,6 +163,8 @@ def test_the_http_adapter_answers_what_the_implementation_answers(live_server, s
         "access_check": lambda port: port.access_check(lms_user_id=str(lms_user.id), right="content:courses:manage",
                                                        course_id=str(course.id)),
         "interaction_status": lambda port: port.interaction_status(enrollment_id=str(enrollment.id)),
+        "enrollments_completed": lambda port: port.enrollments_completed(
+            commerce_user_id=str(user.id), order_item_ids=["oi-round-trip", "oi-unknown"]),
     }
     payouts_calls = {"personal_data": lambda port: port.personal_data(user_id=str(user.id))}
     from integration.ports.payouts import PayoutsPort, payouts_port
@@ -180,6 +186,8 @@ def test_the_http_adapter_answers_what_the_implementation_answers(live_server, s
                 assert call(remote_port) == local[(interface, name)], name
     assert local[(LearningPort, "sso_user")].lms_user_id == str(lms_user.id)
     assert [p.external_id for p in local[(LearningPort, "catalog_export")].products] == [str(course.id)]
+    assert [(i.completed, i.enrollment_id) for i in local[(LearningPort, "enrollments_completed")].items] == [
+        (True, str(enrollment.id)), (False, None)]
     remote_identity = identity_port()
     from identity.errors import WrongPhase
 
