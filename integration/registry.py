@@ -12,10 +12,16 @@ reach the same handler.
 * A **reply handler** is the sender's callback once the receiver has answered
   (Commerce stores ``enrollmentId`` from the entitlement answer, say):
   ``reply_handler(message, answer) -> None``, both typed. It runs in the outbox
-  delivery, so it must be idempotent.
+  delivery, so it must be idempotent. Any app on the sender's side may register one
+  (payouts drops a payee's bank and tax details once ``identity.user_erased`` is delivered).
 * A **hook** is a local plug-in called by a command of integration's
   (``seed.<app>`` for ``seed_demo``, ``reconcile.<name>`` for ``reconcile``):
   ``hook(**kwargs)``. Synchronous calls between apps are ports (``integration/ports/``), not hooks.
+* An **extra handler** is a further app on the receiving side acting on a topic that
+  another app answers (revenue erasing its copy of a person on ``identity.user_erased``,
+  which learning answers): ``extra(message, *, delivery: Delivery) -> None``, run after
+  the topic's handler, in registration order, in the same (inbox) transaction. Its return
+  value is ignored; raising rejects the whole message (the handler's writes roll back too).
 """
 
 from collections.abc import Callable
@@ -39,6 +45,7 @@ class Delivery:
 
 
 _handlers: dict[str, Handler] = {}
+_extra_handlers: dict[str, list[Handler]] = {}
 _reply_handlers: dict[str, list[ReplyHandler]] = {}
 _providers: dict[str, Provider] = {}
 
@@ -55,6 +62,15 @@ def register_handler(topic: str, handler: Handler) -> None:
     if existing is not None and existing is not handler:
         raise RegistryError(f"a handler for {topic!r} is already registered")
     _handlers[topic] = handler
+
+
+def register_extra_handler(topic: str, handler: Handler) -> None:
+    from integration.contracts import contract_of
+
+    contract_of(topic)
+    handlers = _extra_handlers.setdefault(topic, [])
+    if handler not in handlers:
+        handlers.append(handler)
 
 
 def register_reply_handler(topic: str, handler: ReplyHandler) -> None:
@@ -78,9 +94,13 @@ def get_handler(topic: str) -> Handler:
         handler = _handlers[topic]
     except KeyError:
         raise RegistryError(f"no handler registered for {topic!r}") from None
+    extras = tuple(_extra_handlers.get(topic, ()))
 
     def typed(validated: dict, *, delivery: Delivery) -> dict:
-        answer = handler(message_of(topic, validated), delivery=delivery)
+        message = message_of(topic, validated)
+        answer = handler(message, delivery=delivery)
+        for extra in extras:
+            extra(message, delivery=delivery)
         return answer.to_wire() if hasattr(answer, "to_wire") else answer
 
     return typed
@@ -119,13 +139,16 @@ def snapshot() -> dict[str, Any]:
     """For tests that swap a handler or a port implementation and put the original back."""
     from integration.ports import base as ports
 
-    return {"handlers": dict(_handlers), "replies": {k: list(v) for k, v in _reply_handlers.items()},
+    return {"handlers": dict(_handlers), "extras": {k: list(v) for k, v in _extra_handlers.items()},
+            "replies": {k: list(v) for k, v in _reply_handlers.items()},
             "providers": dict(_providers), "ports": ports.snapshot()}
 
 
 def restore(state: dict[str, Any]) -> None:
     _handlers.clear()
     _handlers.update(state["handlers"])
+    _extra_handlers.clear()
+    _extra_handlers.update(state.get("extras", {}))
     _reply_handlers.clear()
     _reply_handlers.update(state["replies"])
     _providers.clear()

@@ -7,12 +7,13 @@ from integration.signing import signed_headers
 
 
 def use_handler(topic: str, handler) -> None:
-    """Makes ``handler`` the only receiver of ``topic`` for this test, and clears its reply handlers.
+    """Makes ``handler`` the only receiver of ``topic`` for this test (extra handlers too), and clears its reply handlers.
 
     The apps may have registered their own in ready(); tests/conftest.py restores them afterwards.
     """
     state = registry.snapshot()
     state["handlers"][topic] = handler
+    state["extras"].pop(topic, None)
     state["replies"][topic] = []
     registry.restore(state)
 
