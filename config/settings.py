@@ -75,6 +75,9 @@ INSTALLED_APPS = [
     "integration",
 ]
 if SERVES_COMMERCE:
+    # identity ahead of django.contrib.auth: its `changepassword` command (through the password
+    # service, which revokes the user's tokens) is the one `manage.py changepassword` runs.
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("django.contrib.auth"), "identity")
     INSTALLED_APPS += [
         "django.contrib.sites",
         "allauth",
@@ -85,7 +88,7 @@ if SERVES_COMMERCE:
         "rest_framework_simplejwt.token_blacklist",
         "dj_rest_auth",
         "dj_rest_auth.registration",
-        *COMMERCE_APPS,
+        *(app for app in COMMERCE_APPS if app != "identity"),
     ]
 if SERVES_LMS:
     INSTALLED_APPS += LMS_APPS

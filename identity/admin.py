@@ -300,8 +300,9 @@ class AuthenticatorAdmin(ReadOnlyAdmin):
     list_select_related = ("user",)
 
 
-def _replace_third_party_admins() -> None:
-    """simplejwt's outstanding/blacklisted tokens are not used (token families replace them), nor are
+def third_party_admins_replace() -> None:
+    """Called from ``IdentityConfig.ready()``, after the admin's autodiscovery (identity precedes those
+    apps in INSTALLED_APPS, so its admin module is imported before theirs). simplejwt's outstanding/blacklisted tokens are not used (token families replace them), nor are
     social accounts or DRF's auth tokens; allauth's MFA admin would show TOTP secrets."""
     from allauth.mfa.models import Authenticator
     from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
@@ -313,6 +314,3 @@ def _replace_third_party_admins() -> None:
         if admin.site.is_registered(model):
             admin.site.unregister(model)
     admin.site.register(Authenticator, AuthenticatorAdmin)
-
-
-_replace_third_party_admins()

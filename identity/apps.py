@@ -8,10 +8,12 @@ class IdentityConfig(AppConfig):
 
     def ready(self) -> None:
         from identity import providers, schema, signals  # noqa: F401  (receivers and extensions register on import)
+        from identity.admin import third_party_admins_replace
         from identity.admin_site import install
 
         providers.register()
         install()
+        third_party_admins_replace()
         _register_security_hooks()
         post_migrate.connect(site_sync_after_migrate, sender=self, dispatch_uid="identity.site_sync")
 

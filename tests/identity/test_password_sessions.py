@@ -116,3 +116,36 @@ def test_a_store_logout_ends_the_lms_session_and_the_sso_tokens(client, user):
     client.post("/account/logout/")
     assert _code(sso) == "REVOKED_TOKEN"
     assert client.get("/lms/").status_code == 302
+
+
+def test_manage_py_changepassword_goes_through_the_password_service(user, monkeypatch):
+    """Django's own ``changepassword`` would only save the hash; ours (identity precedes
+    django.contrib.auth in INSTALLED_APPS) revokes the account's tokens like every other path."""
+    import io
+
+    from django.core.management import call_command, get_commands
+
+    assert get_commands()["changepassword"] == "identity"
+    pair, sso = token_pair_issue(user=user), sso_access_token_issue(user=user, session_binding="browser-1")
+    answers = iter([NEW_PASSWORD, NEW_PASSWORD])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    out = io.StringIO()
+    call_command("changepassword", user.email.upper(), stdout=out)
+    assert "2 sign-in(s) revoked" in out.getvalue()
+    assert _code(pair.access) == "REVOKED_TOKEN" and _code(sso) == "REVOKED_TOKEN"
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_manage_py_changepassword_refuses_a_weak_password_and_changes_nothing(user, monkeypatch):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    pair = token_pair_issue(user=user)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "short")
+    with pytest.raises(CommandError, match="after 3 attempts"):
+        call_command("changepassword", user.email, stdout=io.StringIO(), stderr=io.StringIO())
+    assert _code(pair.access) == "VALID"
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
