@@ -85,7 +85,7 @@ PORT_CALLS: dict[str, Route] = {r.name: r for r in [
     # POST: the order item ids are a list (a body, not a query string); it reads, it changes nothing.
     Route("learning.enrollments_completed", LMS, "POST", "/api/v2/integration/enrollments/completed", SERVICE_TOKEN,
           scope="users:read"),
-    Route("learning.commerce_enrollments", LMS, "GET", "/api/v2/integration/commerce-enrollments", SERVICE_TOKEN,
+    Route("learning.entitlement_lines", LMS, "GET", "/api/v2/integration/entitlement-lines", SERVICE_TOKEN,
           scope="users:read"),
 ]}
 

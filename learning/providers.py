@@ -10,6 +10,7 @@ from integration.contracts.learning import (
     CatalogExportPage,
     CourseInfo,
     EnrollmentsCompleted,
+    EntitlementLinePage,
     InteractionStatus,
     LearningPersonalData,
     LegacyReport,
@@ -63,3 +64,23 @@ class LocalLearning(LearningPort):
     def enrollments_completed(self, *, commerce_user_id: str, order_item_ids: list[str]) -> EnrollmentsCompleted:
         return EnrollmentsCompleted.from_wire(selectors.enrollments_completed(
             commerce_user_id=commerce_user_id, order_item_ids=order_item_ids))
+
+    def entitlement_lines(self, *, after: str | None = None, limit: int | None = None) -> EntitlementLinePage:
+        from integration.contracts.learning import ENTITLEMENT_LINES_MAX_LIMIT
+        from learning.errors import InvalidCursor
+        from learning.models import EntitlementLine
+
+        limit = max(1, min(int(limit or 500), ENTITLEMENT_LINES_MAX_LIMIT))
+        lines = EntitlementLine.objects.select_related("enrollment").order_by("id")
+        if after:
+            if not str(after).isdigit():
+                raise InvalidCursor(details={"after": str(after)[:64]})
+            lines = lines.filter(id__gt=int(after))
+        rows = list(lines[:limit + 1])
+        page = rows[:limit]
+        return EntitlementLinePage.from_wire({
+            "lines": [{"orderId": line.order_id, "orderItemId": line.order_item_id, "productType": line.product_type,
+                       "externalId": line.external_id, "state": line.state, "createdEnrollment": line.created_enrollment,
+                       "enrollmentId": str(line.enrollment_id) if line.enrollment_id else None,
+                       "enrollmentStatus": line.enrollment.status if line.enrollment_id else None} for line in page],
+            "nextCursor": str(page[-1].id) if len(rows) > limit else None})

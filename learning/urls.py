@@ -53,6 +53,8 @@ urlpatterns = [
     path("api/v2/integration/access-check", integration_api.AccessCheckApi.as_view(), name="lms-api-access-check"),
     path(django_path("learning.enrollments_completed"), integration_api.EnrollmentsCompletedApi.as_view(),
          name="lms-api-enrollments-completed"),
+    path(django_path("learning.entitlement_lines"), integration_api.EntitlementLinesApi.as_view(),
+         name="lms-api-entitlement-lines"),
     path("api/v2/integration/enrollments/<str:enrollmentId>/interaction-status",
          integration_api.InteractionStatusApi.as_view(), name="lms-api-interaction-status"),
     # Learning (shared/API.md "Learning").

@@ -3,7 +3,7 @@
 from django.utils import timezone
 
 from integration import registry
-from integration.contracts.orders import OrdersPersonalData
+from integration.contracts.orders import OrdersPersonalData, PaidLinePage
 from integration.ports import implement
 from integration.ports.orders import OrdersPort
 from integration.topics import Topic
@@ -14,6 +14,11 @@ from orders.selectors import personal_data
 class LocalOrders(OrdersPort):
     def personal_data(self, *, user_id: str) -> OrdersPersonalData:
         return OrdersPersonalData(user_id=str(user_id), orders=tuple(personal_data(user_id=user_id)))
+
+    def paid_lines(self, *, after: str | None = None, limit: int | None = None) -> PaidLinePage:
+        from orders.selectors import paid_lines_page
+
+        return PaidLinePage.from_wire(paid_lines_page(after=after, limit=limit))
 
 
 def personal_data_hook(*, user_id, **_: object) -> dict:

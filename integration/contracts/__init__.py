@@ -94,9 +94,8 @@ PORT_CONTRACTS: dict[str, Contract] = {
     "learning.enrollments_completed": Contract(learning.EnrollmentsCompletedQuerySerializer,
                                                learning.EnrollmentsCompletedSerializer,
                                                answer=learning.EnrollmentsCompleted),
-    "learning.commerce_enrollments": Contract(learning.CommerceEnrollmentsQuerySerializer,
-                                              learning.CommerceEnrollmentPageSerializer,
-                                              answer=learning.CommerceEnrollmentPage),
+    "learning.entitlement_lines": Contract(learning.EntitlementLinesQuerySerializer,
+                                           learning.EntitlementLinePageSerializer, answer=learning.EntitlementLinePage),
 }
 
 

@@ -541,41 +541,52 @@ class EnrollmentLifecycleAnswer(WireModel):
     status: str | None = None
 
 
-# --- LearningPort.commerce_enrollments: what `reconcile enrollments` compares with the paid order lines -------
 
-COMMERCE_ENROLLMENTS_MAX_LIMIT = 1000
+# --- LearningPort.entitlement_lines: what `reconcile enrollments` compares with the paid order lines ---------
+# (owner: learning; added for issue 12's reconciliation)
+
+ENTITLEMENT_LINES_MAX_LIMIT = 1000
 
 
-class CommerceEnrollmentsQuerySerializer(serializers.Serializer):
+class EntitlementLinesQuerySerializer(serializers.Serializer):
     after = _id(required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=COMMERCE_ENROLLMENTS_MAX_LIMIT, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=ENTITLEMENT_LINES_MAX_LIMIT, required=False)
 
 
-class CommerceEnrollmentSerializer(serializers.Serializer):
-    enrollmentId = _id()
+class EntitlementLineRefSerializer(serializers.Serializer):
     orderId = _id()
     orderItemId = _id(allow_blank=True)
-    commerceUserId = _id(allow_blank=True)
-    status = serializers.ChoiceField(["pending", "active", "completed", "expired", "revoked", "rejected"])
+    productType = serializers.ChoiceField(PRODUCT_TYPES)
+    externalId = _id()
+    state = serializers.ChoiceField(["granted", "revoked"])
+    enrollmentId = _optional(_id)
+    enrollmentStatus = _optional(serializers.ChoiceField,
+                                 ["pending", "active", "completed", "expired", "revoked", "rejected"])
+    createdEnrollment = serializers.BooleanField()
 
 
-class CommerceEnrollmentPageSerializer(serializers.Serializer):
-    enrollments = CommerceEnrollmentSerializer(many=True)
+class EntitlementLinePageSerializer(serializers.Serializer):
+    lines = EntitlementLineRefSerializer(many=True)
     nextCursor = _optional(_id)
 
 
 @frozen
-class CommerceEnrollment(WireModel):
-    enrollment_id: str
+class EntitlementLineRef(WireModel):
+    """One Commerce order line as the LMS holds it: granted or revoked, and the enrollment it opened or joined."""
+
     order_id: str
     order_item_id: str
-    commerce_user_id: str
-    status: str
+    product_type: str
+    external_id: str
+    state: str
+    created_enrollment: bool
+    enrollment_id: str | None = None
+    enrollment_status: str | None = None
 
 
 @frozen
-class CommerceEnrollmentPage(WireModel):
-    """One keyset page of the enrollments Commerce orders opened, by enrollment id; ``next_cursor`` asks the next."""
+class EntitlementLinePage(WireModel):
+    """One keyset page of the LMS's entitlement lines, oldest first; ``next_cursor`` asks the next."""
 
-    enrollments: tuple[CommerceEnrollment, ...] = ()
+    lines: tuple[EntitlementLineRef, ...] = ()
     next_cursor: str | None = None

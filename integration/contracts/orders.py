@@ -86,3 +86,27 @@ class OrdersPersonalData(WireModel):
 
     user_id: str
     orders: tuple[dict, ...] = ()
+
+
+@frozen
+class PaidLine(WireModel):
+    """One line of an order that was paid (whatever happened since), as ``reconcile enrollments`` compares it."""
+
+    line_id: str
+    order_id: str
+    order_number: str
+    order_status: str
+    entitlement_status: str
+    enrollment_id: str
+    fully_refunded: bool
+    paid_at: datetime | None = None
+    last_grant_at: datetime | None = None
+    grants_sent: int = 0
+
+
+@frozen
+class PaidLinePage(WireModel):
+    """One keyset page of paid lines, by line id; ``next_cursor`` asks the next."""
+
+    lines: tuple[PaidLine, ...] = ()
+    next_cursor: str | None = None

@@ -9,9 +9,9 @@ from abc import abstractmethod
 from integration.contracts.learning import (
     AccessAnswer,
     CatalogExportPage,
-    CommerceEnrollmentPage,
     CourseInfo,
     EnrollmentsCompleted,
+    EntitlementLinePage,
     InteractionStatus,
     LearningPersonalData,
     LegacyReport,
@@ -71,8 +71,9 @@ class LearningPort(Port):
         """
 
     @abstractmethod
-    def commerce_enrollments(self, *, after: str | None = None, limit: int | None = None) -> CommerceEnrollmentPage:
-        """Enrollments opened by Commerce orders (any status), by enrollment id, one keyset page after ``after``.
+    def entitlement_lines(self, *, after: str | None = None, limit: int | None = None) -> EntitlementLinePage:
+        """Every Commerce order line the LMS has handled (granted or revoked, with the enrollment it opened or
+        joined and that enrollment's status), oldest first, one keyset page after ``after``.
 
         What ``manage.py reconcile enrollments`` compares with the paid order lines (default 500, at most 1000).
         """

@@ -7,7 +7,7 @@ same side, so ``orders_port()`` answers the registered implementation in process
 
 from abc import abstractmethod
 
-from integration.contracts.orders import OrdersPersonalData
+from integration.contracts.orders import OrdersPersonalData, PaidLinePage
 from integration.ports.base import Port, PortNotImplementedError, implementation_of
 from integration.routes import COMMERCE
 
@@ -19,6 +19,11 @@ class OrdersPort(Port):
     @abstractmethod
     def personal_data(self, *, user_id: str) -> OrdersPersonalData:
         """The buyer's orders, lines, payments and refunds (an erased buyer's orders stay, anonymised)."""
+
+    @abstractmethod
+    def paid_lines(self, *, after: str | None = None, limit: int | None = None) -> PaidLinePage:
+        """Lines of every order that was paid (paid, completed, partially or fully refunded), by line id, one
+        keyset page after ``after``: what ``manage.py reconcile enrollments`` compares with the LMS."""
 
 
 def orders_port() -> OrdersPort:

@@ -16,6 +16,8 @@ from integration.contracts import (
     CourseInfoSerializer,
     EnrollmentsCompletedQuerySerializer,
     EnrollmentsCompletedSerializer,
+    EntitlementLinePageSerializer,
+    EntitlementLinesQuerySerializer,
     ErrorSerializer,
     InteractionStatusSerializer,
     LearningPersonalDataSerializer,
@@ -116,3 +118,19 @@ class EnrollmentsCompletedApi(APIView):
         answer = LocalLearning().enrollments_completed(commerce_user_id=query["commerceUserId"],
                                                        order_item_ids=query["orderItemIds"])
         return Response(port_wire_answer("learning.enrollments_completed", answer))
+
+
+class EntitlementLinesApi(APIView):
+    """Commerce's reconciliation: every order line the LMS has handled, with its enrollment, one keyset page."""
+
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes = [require_scope("users:read")]
+
+    @extend_schema(operation_id="lms_entitlement_lines", tags=["lms integration"],
+                   summary="The order lines the LMS holds and their enrollments (reconcile enrollments)",
+                   parameters=[EntitlementLinesQuerySerializer],
+                   responses={200: EntitlementLinePageSerializer, 400: ERROR, 401: ERROR, 403: ERROR})
+    def get(self, request):
+        query = validate_with(EntitlementLinesQuerySerializer, request.query_params.dict())
+        return Response(port_wire_answer("learning.entitlement_lines", LocalLearning().entitlement_lines(
+            after=query.get("after"), limit=query.get("limit"))))

@@ -143,6 +143,11 @@ def test_the_http_adapter_answers_what_the_implementation_answers(live_server, s
 
     Enrollment.objects.filter(pk=enrollment.pk).update(commerce_order_item_id="oi-round-trip", status="completed",
                                                        completed_at=now)
+    from learning.models import EntitlementLine
+
+    EntitlementLine.objects.create(line_key="item:oi-round-trip", order_id="o-round-trip", order_item_id="oi-round-trip",
+                                   product_type="course", external_id=str(course.id), commerce_user_id=str(user.id),
+                                   state="granted", enrollment=enrollment, created_enrollment=True)
     identity_calls = {
         "validate_token": lambda port: port.validate_token(token=access),
         "phase": lambda port: port.phase(),
@@ -165,6 +170,7 @@ def test_the_http_adapter_answers_what_the_implementation_answers(live_server, s
         "interaction_status": lambda port: port.interaction_status(enrollment_id=str(enrollment.id)),
         "enrollments_completed": lambda port: port.enrollments_completed(
             commerce_user_id=str(user.id), order_item_ids=["oi-round-trip", "oi-unknown"]),
+        "entitlement_lines": lambda port: port.entitlement_lines(limit=2),
     }
     payouts_calls = {"personal_data": lambda port: port.personal_data(user_id=str(user.id))}
     from integration.ports.payouts import PayoutsPort, payouts_port
@@ -188,6 +194,8 @@ def test_the_http_adapter_answers_what_the_implementation_answers(live_server, s
     assert [p.external_id for p in local[(LearningPort, "catalog_export")].products] == [str(course.id)]
     assert [(i.completed, i.enrollment_id) for i in local[(LearningPort, "enrollments_completed")].items] == [
         (True, str(enrollment.id)), (False, None)]
+    assert [(line.order_item_id, line.enrollment_status) for line in
+            local[(LearningPort, "entitlement_lines")].lines] == [("oi-round-trip", "completed")]
     remote_identity = identity_port()
     from identity.errors import WrongPhase
 
