@@ -1,7 +1,9 @@
-"""Messages payouts receives: revenue events and releases from the LMS (each one service call)."""
+"""Messages payouts receives: revenue events and releases from the LMS (each one service call); and, on
+Commerce's side as the sender, the LMS's answer to an account erasure."""
 
 from django.utils import timezone
 
+from integration.contracts.identity import Acknowledged, UserErased
 from integration.contracts.payouts import (
     RevenueEventResult,
     RevenueEvents,
@@ -11,6 +13,7 @@ from integration.contracts.payouts import (
     RevenueReleasesAnswer,
 )
 from integration.registry import Delivery
+from payouts.services.erasure import payee_personal_data_erase
 from payouts.services.events import revenue_events_post, revenue_releases_apply
 
 
@@ -33,3 +36,9 @@ def handle_revenue_releases(message: RevenueReleases, *, delivery: Delivery) -> 
         processed=sum(result.status in {"released", "forfeited"} for result in results),
         results=tuple(RevenueReleaseResult(event_id=r.event_id, payee_user_id=r.payee_user_id, status=r.status,
                                            error=r.error or None) for r in results))
+
+
+def user_erased_delivered(message: UserErased, answer: Acknowledged) -> None:
+    """Reply handler of ``identity.user_erased`` (identity sends it in the erasure's transaction): once the
+    message is delivered, the payee's bank and tax details go too, in the delivery's transaction (idempotent)."""
+    payee_personal_data_erase(payee_user_id=message.commerce_user_id, now=timezone.now())

@@ -42,6 +42,8 @@ def seed_payouts(*, stdout) -> None:
 def register() -> None:
     registry.register_handler(Topic.REVENUE_EVENTS, handlers.handle_revenue_events)
     registry.register_handler(Topic.REVENUE_RELEASES, handlers.handle_revenue_releases)
+    # Identity (Commerce, like payouts) sends the erasure to the LMS; payouts acts on it as it is delivered.
+    registry.register_reply_handler(Topic.USER_ERASED, handlers.user_erased_delivered)
     registry.register_provider("reconcile.ledger", reconcile_ledger)
     registry.register_provider("seed.payouts", seed_payouts)
     implement(PayoutsPort, LocalPayouts())

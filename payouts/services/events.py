@@ -117,6 +117,11 @@ class _PayeeCache:
         return self.known[user_id]
 
 
+def known_payee_forget(user_id: str) -> None:
+    """An erased account is no longer a known payee in this process."""
+    _KNOWN_PAYEES.pop(str(user_id), None)
+
+
 @lru_cache(maxsize=64)
 def _minor_unit(currency: str) -> Decimal:
     return minor_unit(currency)
@@ -140,7 +145,9 @@ def _stateless_error(event: RevenueEvent, payees: _PayeeCache) -> str:
         return FEE_DOES_NOT_ADD_UP
     if event.type == REFUND and not event.original_event_id:
         return REFUND_WITHOUT_ORIGINAL
-    if any(not payees.exists(split.payee_user_id) for split in event.splits):
+    # A refund's payees are those of its sale (checked against the sale's splits when it is drafted),
+    # so an account erased since the sale still has its share taken back.
+    if event.type != REFUND and any(not payees.exists(split.payee_user_id) for split in event.splits):
         return UNKNOWN_PAYEE
     return ""
 
