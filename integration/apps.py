@@ -6,6 +6,8 @@ class IntegrationConfig(AppConfig):
     verbose_name = "Integration"
 
     def ready(self) -> None:
-        from integration import metrics, schema  # noqa: F401 - the import registers the OpenAPI extension
+        from integration import metrics, registry, schema  # noqa: F401 - the import registers the OpenAPI extension
+        from integration.reconcile import reconcile_enrollments_hook
 
         metrics.register_collectors()
+        registry.register_provider("reconcile.enrollments", reconcile_enrollments_hook)

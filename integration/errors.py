@@ -228,6 +228,14 @@ class ServiceMisconfigured(ApplicationError):
     default_message = "This deployment is missing a setting it needs."
 
 
+class ReconcileDifferencesError(ApplicationError):
+    """``manage.py reconcile enrollments`` left differences it could not fix (``integration/reconcile.py``)."""
+
+    status_code = 500
+    code = "reconcile_differences"
+    default_message = "Commerce's paid order lines and the LMS's enrollments still differ."
+
+
 # --- Shared by the two login forms (the store's and the legacy LMS's): one answer for both ---
 
 
