@@ -15,3 +15,5 @@ class RevenueConfig(AppConfig):
         lifecycle = getattr(Topic, "ENROLLMENT_LIFECYCLE", None)
         if lifecycle is not None:
             registry.register_handler(lifecycle, handlers.enrollment_lifecycle)
+        # Learning answers the erasure; revenue erases its own copy of the person in the same transaction.
+        registry.register_extra_handler(Topic.USER_ERASED, handlers.user_erased)

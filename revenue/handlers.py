@@ -1,10 +1,13 @@
-"""Messages revenue receives: ``enrollment.lifecycle`` from the learning app (one service call each)."""
+"""Messages revenue receives: ``enrollment.lifecycle`` from the learning app, and ``identity.user_erased``
+after learning has answered it (an extra handler, in the same transaction); one service call each."""
 
 from dataclasses import asdict, is_dataclass
 
 from django.utils import timezone
 
+from integration.contracts.identity import UserErased
 from integration.registry import Delivery
+from revenue.services.erasure import account_erase
 from revenue.services.lifecycle import LIFECYCLE_EVENTS, lifecycle_event_record
 
 
@@ -27,3 +30,8 @@ def enrollment_lifecycle(message, *, delivery: Delivery) -> dict:
     key = str(wire.get("idempotencyKey") or delivery.idempotency_key)
     outcome = lifecycle_event_record(idempotency_key=key, event=event, payload=payload, now=timezone.now())
     return {"success": True, "status": outcome.status}
+
+
+def user_erased(message: UserErased, *, delivery: Delivery) -> None:
+    """The person's emails leave revenue's records; their shares and earnings stay under the same id."""
+    account_erase(commerce_user_id=message.commerce_user_id, erased_at=message.erased_at, now=timezone.now())

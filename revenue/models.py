@@ -293,6 +293,8 @@ class RoleMapping(models.Model):
     email = models.EmailField(blank=True)
     granted = models.BooleanField(default=False)
     changes = models.PositiveIntegerField(default=0, help_text="How many grants and revokes were sent.")
+    held_before = models.BooleanField(
+        default=False, help_text="Identity already gave the role (by hand, or another app): never this app's to revoke.")
     updated_at = models.DateTimeField()
 
     class Meta:
@@ -300,3 +302,18 @@ class RoleMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.commerce_user_id} {self.role}={'yes' if self.granted else 'no'}"
+
+
+class ErasedAccount(models.Model):
+    """A Commerce account erased at its owner's request (``identity.user_erased``): never paid a new share again.
+
+    Its shares in configs then go to the platform, like a share with nobody to receive it; what it already
+    earned stays in the records under the same id, without its email.
+    """
+
+    commerce_user_id = models.CharField(max_length=64, primary_key=True)
+    erased_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"erased {self.commerce_user_id}"

@@ -36,6 +36,14 @@ def payee_find(*, email: str) -> Payee | None:
     return Payee(commerce_user_id=str(user.id), email=user.email)
 
 
+def commerce_roles_of(*, commerce_user_id: str) -> tuple[str, ...]:
+    """The Commerce roles identity holds for this account now (empty when it does not know it)."""
+    try:
+        return tuple(identity_port().user_get(user_id=commerce_user_id).commerce_roles)
+    except ApplicationError:
+        return ()
+
+
 def platform_payee() -> Payee | None:
     """The account the platform's share is booked to (``None`` before identity has created it)."""
     try:

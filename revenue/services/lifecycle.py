@@ -48,6 +48,7 @@ from revenue.models import (
     SaleState,
     ShareStatus,
 )
+from revenue.services.erasure import erased_among
 from revenue.services.roles import payee_role_ensure
 from revenue.splits import split_amount
 
@@ -194,9 +195,11 @@ def _sale_emit(*, facts: EnrollmentFacts, now: datetime) -> RevenueSale | None:
               Recipient.PLATFORM: config.platform_commerce_user_id}
     weights = {Recipient.INSTRUCTOR: config.instructor_split, Recipient.CREATOR: config.creator_split,
                Recipient.AFFILIATE: config.affiliate_split, Recipient.PLATFORM: config.platform_split}
-    folded = [recipient for recipient in (Recipient.INSTRUCTOR, Recipient.CREATOR, Recipient.AFFILIATE)
-              if weights[recipient] and not payees[recipient]]
-    for recipient in folded:  # a share with nobody to receive it stays with the platform
+    named = (Recipient.INSTRUCTOR, Recipient.CREATOR, Recipient.AFFILIATE)
+    erased = erased_among(payees[recipient] for recipient in named if weights[recipient])
+    folded = [recipient for recipient in named
+              if weights[recipient] and (not payees[recipient] or payees[recipient] in erased)]
+    for recipient in folded:  # a share with nobody (or an erased account) to receive it stays with the platform
         weights[Recipient.PLATFORM] += weights[recipient]
         weights[recipient] = Decimal("0")
     amounts = split_amount(amount=total, currency=currency, weights=weights, remainder_to=Recipient.PLATFORM)

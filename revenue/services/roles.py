@@ -1,7 +1,8 @@
 """Commerce roles that follow from the LMS (spec 4.3): ``payee`` for revenue shares, ``commerce-admin`` for billing admins.
 
 The grant or revoke travels to identity through the outbox, in the caller's
-transaction. ``RoleMapping`` remembers what was asked, so a repeated sync sends nothing.
+transaction. ``RoleMapping`` remembers what was asked, so a repeated sync sends nothing; a role
+identity already held before this app asked (given by hand) is left alone, then and later.
 """
 
 from datetime import date, datetime
@@ -14,6 +15,7 @@ from integration.outbox import outbox_send
 from integration.topics import Topic
 from revenue import remote
 from revenue.models import RevenueConfig, RoleMapping
+from revenue.services.erasure import erased_among
 
 PAYEE = "payee"
 COMMERCE_ADMIN = "commerce-admin"
@@ -29,7 +31,7 @@ def payees_with_share(*, today: date, commerce_user_ids: set[str] | None = None)
         if commerce_user_ids is not None:
             ids = ids.filter(**{f"{field}_commerce_user_id__in": commerce_user_ids})
         found.update(ids.values_list(f"{field}_commerce_user_id", flat=True))
-    return found
+    return found - erased_among(found)  # an erased account is granted nothing again
 
 
 def _role_set(*, commerce_user_id: str, role: str, granted: bool, reason: str, now: datetime,
@@ -37,7 +39,13 @@ def _role_set(*, commerce_user_id: str, role: str, granted: bool, reason: str, n
     """Asks identity to grant or revoke ``role`` unless this app already asked; True when a message was sent."""
     mapping, _ = RoleMapping.objects.select_for_update().get_or_create(
         commerce_user_id=commerce_user_id, role=role, defaults={"email": email, "updated_at": now})
-    if mapping.granted == granted and mapping.changes:
+    if mapping.held_before or (mapping.granted == granted and mapping.changes):
+        return False
+    if granted and role in remote.commerce_roles_of(commerce_user_id=commerce_user_id):
+        # Someone else gave it (an admin by hand, say): asking again would make it this app's to revoke.
+        mapping.held_before = True
+        mapping.updated_at = now
+        mapping.save(update_fields=["held_before", "updated_at"])
         return False
     mapping.granted = granted
     mapping.changes += 1
@@ -86,6 +94,8 @@ def payee_roles_sync(*, commerce_user_ids: set[str], now: datetime, course_ids: 
 def payee_role_ensure(*, commerce_user_id: str, now: datetime, course_ids: tuple[str, ...] = ()) -> bool:
     """Grants ``payee`` to someone a sale pays (the enrollment's own instructor), if not asked already."""
     if RoleMapping.objects.filter(commerce_user_id=commerce_user_id, role=PAYEE, granted=True).exists():
+        return False
+    if erased_among([commerce_user_id]):
         return False
     return _role_set(commerce_user_id=commerce_user_id, role=PAYEE, granted=True, now=now, course_ids=course_ids,
                      reason="paid a revenue share as the enrollment's instructor")
