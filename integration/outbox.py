@@ -107,6 +107,39 @@ def outbox_send(*, topic: str, payload: dict, aggregate_key: str,
     return message
 
 
+def outbox_send_many(messages: Iterable[dict]) -> list[OutboxMessage]:
+    """:func:`outbox_send` for several messages in one INSERT (each a dict of its keyword arguments).
+
+    Each is checked against its contract like a single send; when any key is already taken,
+    every message goes through :func:`outbox_send` instead, with its "same key, same body" rule.
+    """
+    messages = list(messages)
+    now = timezone.now()
+    rows = []
+    for message in messages:
+        topic, payload = message["topic"], message["payload"]
+        payload = payload.to_wire() if hasattr(payload, "to_wire") else dict(payload)
+        body_key, idempotency_key = payload.get("idempotencyKey"), message.get("idempotency_key")
+        if body_key and idempotency_key and body_key != idempotency_key:
+            raise InvalidPayloadError(details={"idempotencyKey": ["Differs from the idempotency_key argument."]})
+        key = str(body_key or idempotency_key or uuid.uuid4())
+        if not body_key and has_idempotency_key_field(topic):
+            payload["idempotencyKey"] = key
+        rows.append(OutboxMessage(topic=topic, aggregate_key=message["aggregate_key"], idempotency_key=key,
+                                  payload=to_json_types(validate_message(topic, payload)),
+                                  request_id=current_request_id()[:64], next_attempt_at=now, created_at=now))
+    if not rows:
+        return []
+    try:
+        with transaction.atomic():
+            OutboxMessage.objects.bulk_create(rows)
+    except IntegrityError:
+        return [outbox_send(**message) for message in messages]
+    for row in rows:
+        transaction.on_commit(partial(_enqueue_delivery, row.message_id))
+    return rows
+
+
 def outbox_deliver(*, message_id: uuid.UUID | str, now: datetime | None = None,
                    force: bool = False) -> OutboxMessage | None:
     """One delivery attempt, if the message is due, not leased, and first in line for its aggregate.

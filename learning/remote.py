@@ -5,7 +5,7 @@ through the typed ports.
 """
 
 from integration.errors import NotFoundError
-from integration.outbox import outbox_send
+from integration.outbox import outbox_send, outbox_send_many
 from integration.ports.identity import identity_port
 from integration.topics import Topic
 
@@ -27,6 +27,16 @@ def enrollment_lifecycle_send(*, event: str, payload: dict) -> None:
     key = f"{event}:{payload['enrollmentId']}"
     outbox_send(topic=Topic.ENROLLMENT_LIFECYCLE, payload={"source": "lms", "idempotencyKey": key, "event": event, "payload": payload},
                 aggregate_key=f"enrollment:{payload['enrollmentId']}")
+
+
+def enrollment_lifecycle_send_many(*, event: str, payloads: list[dict]) -> None:
+    """:func:`enrollment_lifecycle_send` for several enrollments, written in one statement."""
+    messages = []
+    for payload in payloads:
+        key = f"{event}:{payload['enrollmentId']}"
+        messages.append({"topic": Topic.ENROLLMENT_LIFECYCLE, "aggregate_key": f"enrollment:{payload['enrollmentId']}",
+                         "payload": {"source": "lms", "idempotencyKey": key, "event": event, "payload": payload}})
+    outbox_send_many(messages)
 
 
 def commerce_user_find(*, email: str) -> tuple[str, str] | None:

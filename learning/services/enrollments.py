@@ -69,6 +69,11 @@ def _instructor_commerce_id(enrollment: Enrollment) -> str | None:
 
 
 def _send_activated(enrollment: Enrollment, *, now: datetime, extra: dict | None = None) -> None:
+    remote.enrollment_lifecycle_send(event="enrollment.activated",
+                                     payload=_activated_payload(enrollment, now=now, extra=extra))
+
+
+def _activated_payload(enrollment: Enrollment, *, now: datetime, extra: dict | None = None) -> dict:
     payload = {**lifecycle_base(enrollment), "activatedAt": now}
     if enrollment.amount is not None:
         payload["amount"] = enrollment.amount
@@ -80,7 +85,7 @@ def _send_activated(enrollment: Enrollment, *, now: datetime, extra: dict | None
     for key in ("grossAmount", "processorFee"):
         if extra and extra.get(key) is not None:
             payload[key] = Decimal(str(extra[key]))
-    remote.enrollment_lifecycle_send(event="enrollment.activated", payload=payload)
+    return payload
 
 
 def _email(enrollment: Enrollment, template: str, **context) -> None:
@@ -154,6 +159,146 @@ def enrollment_open(*, user: LmsUser, course: Course | None = None, program: Pro
     _send_activated(enrollment, now=now, extra=extra)
     _email(enrollment, "lms_enrollment_active")
     return Opened(enrollment, "granted")
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """One enrollment to open, as :func:`enrollment_open`'s arguments (for :func:`enrollments_open_many`)."""
+
+    source: str
+    granted_at: datetime
+    course: Course | None = None
+    program: Program | None = None
+    course_class: CourseClass | None = None
+    expires_at: datetime | None = None
+    order_id: str = ""
+    order_item_id: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    transaction_id: str = ""
+    extra: dict | None = None
+
+
+def enrollments_open_many(*, user: LmsUser, requests: list[OpenRequest], now: datetime) -> list[Opened | Exception]:
+    """:func:`enrollment_open` for several offerings of one person, in a bounded number of queries.
+
+    Answers per request, in order, an :class:`Opened` or the error that request met
+    (:class:`NotPublished`, :class:`ClassFull`); the others still open. Runs inside the caller's
+    transaction: the live enrollments, the classes (row-locked, then their seats counted), the
+    default instructors are read once each, the new enrollments are inserted in one statement and
+    their ``enrollment.activated`` messages written in one more. Should a concurrent grant have
+    opened one of the same enrollments meanwhile, the insert is undone and each request takes
+    :func:`enrollment_open`'s one-by-one path (which answers ``already_enrolled`` for it).
+    """
+    answers: list[Opened | Exception | None] = [None] * len(requests)
+    wanted: list[tuple[int, Course | None, Program | None, CourseClass | None]] = []
+    for index, request in enumerate(requests):
+        course_class = request.course_class
+        course = course_class.course if course_class is not None else request.course
+        program = request.program
+        offering = course or program
+        if offering.status != PublishStatus.PUBLISHED or (
+                course_class is not None and course_class.status != PublishStatus.PUBLISHED):
+            answers[index] = NotPublished(details={"status": offering.status})
+            continue
+        wanted.append((index, course if program is None else None, program, course_class))
+    if not wanted:
+        return answers
+
+    course_ids = {course.pk for _, course, _, _ in wanted if course is not None}
+    program_ids = {program.pk for _, _, program, _ in wanted if program is not None}
+    live: dict[tuple[str, object], Enrollment] = {}
+    for enrollment in Enrollment.objects.filter(
+            Q(course_id__in=course_ids, program__isnull=True) | Q(program_id__in=program_ids),
+            user=user, status__in=LIVE_ENROLLMENT_STATUSES):
+        live[("program", enrollment.program_id) if enrollment.program_id else ("course", enrollment.course_id)] = \
+            enrollment
+    class_ids = sorted({course_class.pk for *_, course_class in wanted if course_class is not None}, key=str)
+    seats_left: dict = {}
+    if class_ids:
+        locked = CourseClass.objects.select_for_update().filter(pk__in=class_ids).order_by("pk")
+        capacity = {row.pk: row.capacity for row in locked}
+        taken = class_seats_taken(class_ids)
+        seats_left = {pk: capacity[pk] - taken.get(pk, 0) for pk in capacity}
+    instructors = _default_instructors(course_ids, [c for *_, c in wanted if c is not None])
+
+    created: list[tuple[int, Enrollment, OpenRequest]] = []
+    for index, course, program, course_class in wanted:
+        key = ("program", program.pk) if program is not None else ("course", course.pk)
+        if key in live:
+            answers[index] = Opened(live[key], "already_enrolled")
+            continue
+        if course_class is not None:
+            if seats_left.get(course_class.pk, 0) <= 0:
+                answers[index] = ClassFull(details={"classId": str(course_class.pk),
+                                                    "capacity": course_class.capacity})
+                continue
+            seats_left[course_class.pk] -= 1
+        request = requests[index]
+        offering = course or program
+        instructor = (instructors.get(("class", course_class.pk)) if course_class is not None else None) or (
+            instructors.get(("course", course.pk)) if course is not None else None)
+        enrollment = Enrollment(
+            user=user, course=course, program=program, course_class=course_class, instructor=instructor,
+            source=request.source,
+            status=EnrollmentStatus.PENDING if offering.requires_approval else EnrollmentStatus.ACTIVE,
+            commerce_order_id=request.order_id, commerce_order_item_id=request.order_item_id,
+            commerce_transaction_id=request.transaction_id, amount=request.amount, currency=request.currency,
+            granted_at=request.granted_at,
+            expires_at=request.expires_at if request.expires_at and request.expires_at > request.granted_at
+            else None,
+            created_at=now, updated_at=now)
+        live[key] = enrollment  # the same offering twice in one batch: the second is already_enrolled
+        created.append((index, enrollment, request))
+    if not created:
+        return answers
+    try:
+        with transaction.atomic():
+            Enrollment.objects.bulk_create([enrollment for _, enrollment, _ in created])
+    except IntegrityError:  # a concurrent grant opened one of them: one by one, each in its own savepoint
+        for index, _, request in created:
+            answers[index] = _open_one(user=user, request=request, now=now)
+        return answers
+    activated = []
+    for index, enrollment, request in created:
+        if enrollment.status == EnrollmentStatus.PENDING:
+            _email(enrollment, "lms_enrollment_pending")
+            answers[index] = Opened(enrollment, "pending_approval")
+            continue
+        activated.append(_activated_payload(enrollment, now=now, extra=request.extra))
+        _email(enrollment, "lms_enrollment_active")
+        answers[index] = Opened(enrollment, "granted")
+    if activated:
+        remote.enrollment_lifecycle_send_many(event="enrollment.activated", payloads=activated)
+    return answers
+
+
+def _open_one(*, user: LmsUser, request: OpenRequest, now: datetime) -> Opened | Exception:
+    try:
+        with transaction.atomic():
+            return enrollment_open(
+                user=user, course=request.course, program=request.program, course_class=request.course_class,
+                source=request.source, granted_at=request.granted_at, expires_at=request.expires_at,
+                order_id=request.order_id, order_item_id=request.order_item_id, amount=request.amount,
+                currency=request.currency, transaction_id=request.transaction_id, extra=request.extra, now=now)
+    except (ClassFull, NotPublished) as error:
+        return error
+
+
+def _default_instructors(course_ids: set, classes: list[CourseClass]) -> dict[tuple[str, object], LmsUser]:
+    """:func:`_default_instructor` for many courses and classes at once (two queries at most)."""
+    found: dict[tuple[str, object], LmsUser] = {}
+    if course_ids:
+        for staff in (CourseStaff.objects.filter(course_id__in=course_ids, role="instructor").select_related("user")
+                      .order_by("-assigned_at")):
+            found[("course", staff.course_id)] = staff.user  # the earliest assigned is written last
+    class_instructor_ids = {c.instructor_id for c in classes if c.instructor_id}
+    if class_instructor_ids:
+        users = LmsUser.objects.in_bulk(class_instructor_ids)
+        for course_class in classes:
+            if course_class.instructor_id:
+                found[("class", course_class.pk)] = users[course_class.instructor_id]
+    return found
 
 
 @transaction.atomic

@@ -15,18 +15,13 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from learning.errors import ClassFull, NotPublished
+from learning.errors import ClassFull
 from learning.models import Course, CourseClass, EnrollmentSource, EntitlementLine, Program, PublishStatus
-from learning.services.enrollments import enrollment_open, enrollment_revoke_locked
+from learning.services.enrollments import OpenRequest, enrollment_revoke_locked, enrollments_open_many
 from learning.services.users import lms_user_sync_from_commerce
 
 GRANTED = "entitlement.granted"
 REVOKED = "entitlement.revoked"
-
-
-class _ItemFailed(Exception):
-    def __init__(self, error: str):
-        self.error = error
 
 
 def _get(item: Any, name: str, wire: str):
@@ -85,42 +80,105 @@ def _answer_from_line(line: EntitlementLine, *, external_id: str, order_item_id:
                    order_item_id=order_item_id)
 
 
-def _grant_item(*, user, order_id: str, commerce_user_id: str, item, key: str, product, now: datetime) -> dict:
-    product_type = _get(item, "product_type", "productType")
-    external_id = _get(item, "external_id", "externalId")
-    order_item_id = _get(item, "order_item_id", "orderItemId")
+def _refusal(product_type: str, product) -> str | None:
+    """Why this product cannot be granted (before anything is written), or ``None``."""
     if product is None:
-        raise _ItemFailed("unknown_product")
+        return "unknown_product"
     offering = product.course if product_type == "class" else product
     if offering.status == PublishStatus.ARCHIVED or (product_type == "class"
                                                      and product.status == PublishStatus.ARCHIVED):
-        raise _ItemFailed("archived")
+        return "archived"
     if offering.status != PublishStatus.PUBLISHED:
-        raise _ItemFailed("unknown_product")
+        return "unknown_product"
+    return None
+
+
+def _open_request(item, product, *, order_id: str, now: datetime) -> OpenRequest:
+    product_type = _get(item, "product_type", "productType")
     metadata = _get(item, "metadata", "metadata") or {}
-    line = EntitlementLine.objects.create(
-        line_key=key, order_id=order_id, order_item_id=order_item_id or "", product_type=product_type,
-        external_id=external_id, commerce_user_id=commerce_user_id, state=EntitlementLine.State.GRANTED,
-        granted_at=now, created_at=now)
     amount = metadata.get("amount")
-    try:
-        opened = enrollment_open(
-            user=user, course=product if product_type == "course" else None,
-            program=product if product_type == "program" else None,
-            course_class=product if product_type == "class" else None,
-            source=EnrollmentSource.COMMERCE, granted_at=_get(item, "granted_at", "grantedAt") or now,
-            expires_at=_get(item, "expires_at", "expiresAt"), order_id=order_id, order_item_id=order_item_id or "",
-            amount=Decimal(str(amount)) if amount is not None else None, currency=metadata.get("currency") or "",
-            transaction_id=metadata.get("transactionId") or "", extra=metadata, now=now)
-    except ClassFull:
-        raise _ItemFailed("class_full") from None
-    except NotPublished:
-        raise _ItemFailed("archived") from None
-    line.enrollment = opened.enrollment
-    line.created_enrollment = opened.outcome != "already_enrolled"
-    line.result_status = opened.outcome
-    line.save(update_fields=["enrollment", "created_enrollment", "result_status"])
-    return _result(external_id, opened.outcome, enrollment_id=opened.enrollment.pk, order_item_id=order_item_id)
+    return OpenRequest(
+        course=product if product_type == "course" else None, program=product if product_type == "program" else None,
+        course_class=product if product_type == "class" else None, source=EnrollmentSource.COMMERCE,
+        granted_at=_get(item, "granted_at", "grantedAt") or now, expires_at=_get(item, "expires_at", "expiresAt"),
+        order_id=order_id, order_item_id=_get(item, "order_item_id", "orderItemId") or "",
+        amount=Decimal(str(amount)) if amount is not None else None, currency=metadata.get("currency") or "",
+        transaction_id=metadata.get("transactionId") or "", extra=metadata)
+
+
+def _grant_items(*, user, order_id: str, commerce_user_id: str, items: Sequence, keys: list[str],
+                 now: datetime) -> list[dict]:
+    """The grant of every item, in a number of queries that does not grow with the items.
+
+    Order lines already seen answer from their row. The others are checked against their products
+    (read once), then claimed by inserting their lines in one statement that skips a line someone
+    else holds (``ON CONFLICT DO NOTHING``; on PostgreSQL it waits for a concurrent delivery of the
+    same line to commit, then skips it). A claimed line is one of ours when it is still ``granted``
+    without an enrollment: a grant commits its lines only with their enrollments. The enrollments
+    are opened together (:func:`enrollments_open_many`); a line whose enrollment could not open
+    (class full) is deleted again, so it leaves no trace.
+    """
+    seen = {line.line_key: line for line in EntitlementLine.objects.filter(line_key__in=set(keys))}
+    products = _load_products(items)
+    answers: dict[str, dict] = {}  # by line key: the same line twice in one message answers the same
+    to_claim: dict[str, tuple[Any, Any]] = {}
+    for item, key in zip(items, keys, strict=True):
+        external_id = _get(item, "external_id", "externalId")
+        order_item_id = _get(item, "order_item_id", "orderItemId")
+        if key in answers or key in to_claim:
+            continue
+        if key in seen:
+            answers[key] = _answer_from_line(seen[key], external_id=external_id, order_item_id=order_item_id)
+            continue
+        product_type = _get(item, "product_type", "productType")
+        product = products.get((product_type, str(external_id)))
+        refusal = _refusal(product_type, product)
+        if refusal:
+            answers[key] = _result(external_id, "failed", order_item_id=order_item_id, error=refusal)
+            continue
+        to_claim[key] = (item, product)
+
+    if to_claim:
+        EntitlementLine.objects.bulk_create([
+            EntitlementLine(line_key=key, order_id=order_id,
+                            order_item_id=_get(item, "order_item_id", "orderItemId") or "",
+                            product_type=_get(item, "product_type", "productType"),
+                            external_id=_get(item, "external_id", "externalId"), commerce_user_id=commerce_user_id,
+                            state=EntitlementLine.State.GRANTED, granted_at=now, created_at=now)
+            for key, (item, _) in to_claim.items()], ignore_conflicts=True)
+        lines = {line.line_key: line for line in EntitlementLine.objects.filter(line_key__in=list(to_claim))}
+        claimed = []
+        for key, (item, product) in to_claim.items():
+            line = lines[key]
+            if line.state == EntitlementLine.State.GRANTED and line.enrollment_id is None:
+                claimed.append((key, item, product, line))
+            else:  # another delivery of this line (or its revoke) committed first
+                answers[key] = _answer_from_line(line, external_id=_get(item, "external_id", "externalId"),
+                                                 order_item_id=_get(item, "order_item_id", "orderItemId"))
+        opened = enrollments_open_many(
+            user=user, requests=[_open_request(item, product, order_id=order_id, now=now)
+                                 for _, item, product, _ in claimed], now=now)
+        done, undone = [], []
+        for (key, item, _, line), outcome in zip(claimed, opened, strict=True):
+            external_id = _get(item, "external_id", "externalId")
+            order_item_id = _get(item, "order_item_id", "orderItemId")
+            if isinstance(outcome, Exception):
+                undone.append(line.pk)
+                error = "class_full" if isinstance(outcome, ClassFull) else "archived"
+                answers[key] = _result(external_id, "failed", order_item_id=order_item_id, error=error)
+                continue
+            line.enrollment = outcome.enrollment
+            line.created_enrollment = outcome.outcome != "already_enrolled"
+            line.result_status = outcome.outcome
+            done.append(line)
+            answers[key] = _result(external_id, outcome.outcome, enrollment_id=outcome.enrollment.pk,
+                                   order_item_id=order_item_id)
+        if done:
+            EntitlementLine.objects.bulk_update(done, ["enrollment", "created_enrollment", "result_status"])
+        if undone:
+            EntitlementLine.objects.filter(pk__in=undone).delete()
+    return [{**answers[key], "externalId": _get(item, "external_id", "externalId")}
+            for item, key in zip(items, keys, strict=True)]
 
 
 def _revoke_item(*, order_id: str, commerce_user_id: str, item, key: str, now: datetime) -> dict:
@@ -170,28 +228,7 @@ def entitlement_receive(*, event: str, order_id: str, commerce_user_id: str, ema
                                         now=now))
         return {"success": True, "results": results, "lmsUserId": str(user.pk)}
 
-    seen = {line.line_key: line for line in EntitlementLine.objects.filter(line_key__in=keys)}
-    products = _load_products(items)
-    for item, key in zip(items, keys, strict=True):
-        external_id = _get(item, "external_id", "externalId")
-        order_item_id = _get(item, "order_item_id", "orderItemId")
-        if key in seen:
-            results.append(_answer_from_line(seen[key], external_id=external_id, order_item_id=order_item_id))
-            continue
-        product = products.get((_get(item, "product_type", "productType"), str(external_id)))
-        try:
-            with transaction.atomic():
-                results.append(_grant_item(user=user, order_id=order_id, commerce_user_id=commerce_user_id,
-                                           item=item, key=key, product=product, now=now))
-        except _ItemFailed as failure:
-            results.append(_result(external_id, "failed", order_item_id=order_item_id, error=failure.error))
-        except IntegrityError:
-            # Another delivery of this line committed first (PostgreSQL waits for it on the unique index).
-            line = EntitlementLine.objects.get(line_key=key)
-            results.append(_answer_from_line(line, external_id=external_id, order_item_id=order_item_id))
-        if results[-1]["status"] != "failed":  # the same line twice in one message answers the same
-            seen[key] = EntitlementLine(line_key=key, state=EntitlementLine.State.GRANTED,
-                                        enrollment_id=results[-1].get("enrollmentId"),
-                                        result_status=results[-1]["status"])
+    results = _grant_items(user=user, order_id=order_id, commerce_user_id=commerce_user_id, items=items, keys=keys,
+                           now=now)
     success = all(result["status"] != "failed" for result in results)
     return {"success": success, "results": results, "lmsUserId": str(user.pk)}
