@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv venv-dev migrate seed serve worker beat smoke lint bench clean
+.PHONY: run test venv venv-dev migrate seed serve worker beat smoke lint bench bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ beat: venv
 
 bench: venv-dev
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+## bench-load: gunicorn + a Celery worker on PostgreSQL and Redis under load (README "Performance"; scratch
+## database and Redis db from BENCH_LOAD_DATABASE_URL / BENCH_LOAD_REDIS_URL, dropped and emptied first)
+bench-load: venv-dev
+	$(BIN)/python bench/bench_load.py $(BENCH_LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
