@@ -1,11 +1,12 @@
 """Revenue events posted to the double-entry ledger: once per eventId, balanced, any order."""
 
+import uuid
 from decimal import Decimal
 
 import pytest
 
 from payouts.errors import SaleNotPostedError
-from payouts.models import LedgerPosting, PayoutBalance, PendingAmount, RevenueLedgerEntry
+from payouts.models import LedgerPosting, PendingAmount, RevenueLedgerEntry
 from payouts.selectors import balance_get, ledger_reconcile
 from tests.payouts.conftest import NOW, post, refund_of, sale
 
@@ -62,23 +63,38 @@ def test_a_bad_event_fails_and_posts_nothing_while_the_good_one_posts(instructor
     assert balance_get(payee_user_id=instructor, currency="USD").pending == Decimal("7.00")
 
 
-def test_splits_that_do_not_sum_are_refused_by_the_contract_and_by_the_service(instructor, platform):
-    from integration.contracts import InvalidPayloadError
-
+def test_splits_that_do_not_sum_fail_that_event_alone_and_post_nothing_for_it(instructor, platform):
+    """Spec 6.1.3 and the issue: answered ``failed`` per event, not a 400 for the whole batch."""
+    good = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")])
     bad = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")])
-    bad["totalAmount"] = "11.00"
-    with pytest.raises(InvalidPayloadError):
-        post(bad)
-    # Past the contract (a sender that skipped it): the service still refuses it on its own.
-    from dataclasses import replace
+    bad["totalAmount"] = "11.00"  # the contract lets it through: the event is well-formed, its sums are not
+    results = post(good, bad)
+    assert [(r.status, r.error) for r in results] == [("processed", ""), ("failed", "splits_do_not_sum")]
+    assert not LedgerPosting.objects.filter(event_id=bad["eventId"]).exists()
+    assert not PendingAmount.objects.filter(event_id=bad["eventId"]).exists()
+    assert balance_get(payee_user_id=instructor, currency="USD").pending == Decimal("7.00")
+    # The same event again, still wrong, is still refused (nothing was recorded under its id).
+    assert [(r.status, r.error) for r in post(bad)] == [("failed", "splits_do_not_sum")]
+    assert ledger_reconcile().ok
 
-    from payouts.services.events import revenue_events_post
-    from tests.payouts.conftest import as_events
 
-    [event] = as_events(sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")]))
-    [result] = revenue_events_post(events=[replace(event, total_amount=Decimal("11.00"))], now=NOW)
-    assert (result.status, result.error) == ("failed", "splits_do_not_sum")
-    assert not PayoutBalance.objects.filter(payee_user_id=instructor).exists()
+def test_splits_that_do_not_sum_over_the_signed_webhook_answer_200_with_the_event_failed(client, instructor,
+                                                                                           platform):
+    import json
+
+    from tests.integration.conftest import signed_post
+
+    good = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")])
+    bad = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "6.99", "instructor_share")])
+    bad["totalAmount"] = "10.00"
+    body = json.dumps({"source": "lms", "idempotencyKey": uuid.uuid4().hex, "events": [good, bad]}).encode()
+    response = signed_post(client, "/api/v1/revenue/events", body)
+    assert response.status_code == 200, response.content
+    assert response.json() == {"success": False, "processed": 1, "results": [
+        {"eventId": good["eventId"], "status": "processed"},
+        {"eventId": bad["eventId"], "status": "failed", "error": "splits_do_not_sum"}]}
+    assert not LedgerPosting.objects.filter(event_id=bad["eventId"]).exists()
+    assert balance_get(payee_user_id=instructor, currency="USD").pending == Decimal("7.00")
 
 
 def test_a_currency_other_than_the_orders_fails(instructor, platform):
