@@ -1,4 +1,4 @@
-"""LMS pages: my courses, the SSO landing and callback, the legacy login, logout."""
+"""LMS pages: the SSO landing and callback, the legacy login, logout ("My courses" is learning.pages.learner)."""
 
 import logging
 from urllib.parse import urlencode
@@ -45,15 +45,6 @@ def _next_path(request: HttpRequest) -> str:
             and url_has_allowed_host_and_scheme(target, allowed_hosts=None)):
         return target
     return HOME
-
-
-@require_GET
-@never_cache
-def my_courses(request):
-    if not request.lms_user:
-        return redirect(LANDING)
-    # Enrollments arrive with the courses themselves; until then the list is honestly empty.
-    return _render(request, "learning/my_courses.html", {"enrollments": [], "catalog_url": store_url("/")})
 
 
 @require_GET

@@ -201,3 +201,19 @@ def test_content_editing_saves_through_the_services(client, outbox):
         "capacity": "20", "schedule": "Tuesdays"})
     assert created.status_code == 302 and course.classes.get().capacity == 20
     assert client.get(f"/lms/admin/departments/{web.pk}/classes/?q=spring").status_code == 200
+
+
+def test_the_lms_nav_links_the_revenue_pages_for_staff_only(client):
+    learner = LmsUserFactory()
+    EnrollmentFactory(user=learner)
+    lms_login(client, learner)
+    page = client.get("/lms/").content.decode()
+    assert 'href="/lms/"' in page and 'href="/lms/earnings/"' not in page and 'href="/lms/revenue/"' not in page
+    staff = CourseStaffFactory().user
+    staff.user_types = ["staff"]
+    staff.save()
+    lms_login(client, staff)
+    page = client.get("/lms/").content.decode()
+    assert ">My earnings</a>" in page and 'href="/lms/earnings/"' in page
+    assert ">Revenue splits</a>" in page and 'href="/lms/revenue/"' in page
+    assert client.get("/lms/earnings/").status_code == 200
