@@ -52,3 +52,18 @@ def test_an_lms_enrollment_for_no_paid_order_line_is_a_difference(bought):
                                 "orderItemId": "00000000-0000-0000-0000-0000000000aa"}])
     out = reconcile_fails("enrollments")
     assert "UNFIXED unpaid_enrollment" in out and "which is no paid order line" in out, out
+
+
+def test_the_lms_side_is_read_over_signed_http_when_split(bought, live_server, settings):
+    """The LMS's lines come through ``LearningPort`` over HTTP (service token, the route table's path)."""
+    from identity.models import SERVICE_SCOPES
+    from integration.ports.learning import learning_port
+    from tests.identity.factories import ServiceClientFactory
+
+    ServiceClientFactory(client_id="reconcile-test", scopes=list(SERVICE_SCOPES))
+    settings.SERVICE_CLIENT_ID, settings.SERVICE_CLIENT_SECRET = "reconcile-test", "s3cret-s3cret-s3cret"
+    settings.INTEGRATION_FORCE_HTTP = True
+    settings.COMMERCE_BASE_URL = settings.LMS_BASE_URL = live_server.url
+    assert type(learning_port()).__name__ == "HttpLearningPort"
+    report = enrollments_reconcile(page_size=2)
+    assert (report.first.order_lines, report.first.lms_lines, report.final.differences) == (3, 3, [])
