@@ -6,7 +6,6 @@ from dj_rest_auth.views import PasswordResetConfirmView as DjRestAuthPasswordRes
 from django.contrib.auth.models import update_last_login
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -30,6 +29,7 @@ from integration.contracts import (
     ValidateTokenRequestSerializer,
     ValidateTokenResponseSerializer,
 )
+from integration.openapi import AutoSchema
 from integration.service_auth import ServiceTokenAuthentication, require_scope
 
 TAG = ["identity"]

@@ -73,6 +73,8 @@ def _enrollment_department(enrollment: Enrollment):
 class LmsApi(APIView):
     authentication_classes = [CommerceBearerAuthentication, LmsSessionAuthentication]
     permission_classes = [IsAuthenticated]
+    # Read by the schema generator: a list answer is documented as a page ({results, next, previous}).
+    pagination_class = CursorPagination
 
     def paginate(self, queryset, serializer_class, ordering="-created_at"):
         paginator = CursorPagination()
