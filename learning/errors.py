@@ -122,6 +122,17 @@ class InvalidAnswers(UnprocessableError):
     default_message = "The answers do not match the exam's questions."
 
 
+class ExamInvalid(UnprocessableError):
+    code = "exam_invalid"
+    default_message = "The exam or question is not valid."
+
+
+class ExamHasAttempts(ConflictError):
+    code = "exam_has_attempts"
+    default_message = ("Learners have already taken this exam, so its questions can no longer change; "
+                       "create a new exam instead.")
+
+
 class AttemptNotAwaitingGrading(ConflictError):
     code = "attempt_not_awaiting_grading"
     default_message = "This attempt has no short answers waiting to be graded."

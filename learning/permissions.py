@@ -29,6 +29,7 @@ class Right:
     COURSE_MANAGE = "content:courses:manage"
     PROGRAM_MANAGE = "content:programs:manage"
     CLASS_MANAGE = "content:classes:manage"
+    EXAM_MANAGE = "content:exams:manage"  # build a course's exams: settings and questions
     ENROLLMENT_READ = "enrollment:department:read"
     ENROLLMENT_MANAGE = "enrollment:department:manage"
     GRADE = "teaching:answers:grade"
@@ -42,9 +43,9 @@ ALL_RIGHTS = frozenset(value for name, value in vars(Right).items() if name.isup
 
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
     StaffRole.INSTRUCTOR: frozenset({Right.COURSE_READ, Right.ENROLLMENT_READ, Right.GRADE,
-                                     Right.INTERACTION_RECORD}),
+                                     Right.INTERACTION_RECORD, Right.EXAM_MANAGE}),
     StaffRole.CONTENT_ADMIN: frozenset({Right.COURSE_READ, Right.COURSE_MANAGE, Right.PROGRAM_MANAGE,
-                                        Right.CLASS_MANAGE}),
+                                        Right.CLASS_MANAGE, Right.EXAM_MANAGE}),
     StaffRole.DEPARTMENT_ADMIN: ALL_RIGHTS - {Right.REVENUE_MANAGE},
     StaffRole.BILLING_ADMIN: frozenset({Right.COURSE_READ, Right.ENROLLMENT_READ, Right.REVENUE_READ,
                                         Right.REVENUE_MANAGE}),
@@ -53,8 +54,8 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
 # What being on a course's staff gives, on that course alone.
 COURSE_STAFF_RIGHTS: dict[str, frozenset[str]] = {
     CourseStaffRole.INSTRUCTOR: frozenset({Right.COURSE_READ, Right.ENROLLMENT_READ, Right.GRADE,
-                                           Right.INTERACTION_RECORD}),
-    CourseStaffRole.CONTENT_CREATOR: frozenset({Right.COURSE_READ, Right.COURSE_MANAGE}),
+                                           Right.INTERACTION_RECORD, Right.EXAM_MANAGE}),
+    CourseStaffRole.CONTENT_CREATOR: frozenset({Right.COURSE_READ, Right.COURSE_MANAGE, Right.EXAM_MANAGE}),
 }
 
 

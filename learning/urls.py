@@ -6,7 +6,7 @@ from learning.api import integration as integration_api
 from learning.api import learning as lms_api
 from learning.api import views as api
 from learning.pages import admin as admin_pages
-from learning.pages import learner, teach
+from learning.pages import exams, learner, teach
 
 urlpatterns = [
     path("lms/", learner.my_courses, name="lms-home"),
@@ -24,6 +24,9 @@ urlpatterns = [
          name="lms-teach-interaction"),
     path("lms/teach/courses/<uuid:course_id>/", teach.course_edit, name="lms-teach-course"),
     path("lms/teach/lessons/<uuid:lesson_id>/", teach.lesson_edit, name="lms-teach-lesson"),
+    path("lms/teach/courses/<uuid:course_id>/exams/new/", exams.exam_new, name="lms-teach-exam-new"),
+    path("lms/teach/exams/<uuid:exam_id>/", exams.exam_builder, name="lms-teach-exam"),
+    path("lms/teach/questions/<uuid:question_id>/", exams.question_edit, name="lms-teach-question"),
     path("lms/admin/", admin_pages.admin_home, name="lms-admin"),
     path("lms/admin/approvals/", admin_pages.approval_queue, name="lms-admin-approvals"),
     path("lms/admin/approvals/bulk/", admin_pages.approval_bulk, name="lms-admin-approvals-bulk"),

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from learning.models import CourseStaffRole, InteractionKind, ProgramKind, StaffRole
+from learning.models import CourseStaffRole, InteractionKind, ProgramKind, QuestionKind, StaffRole
 
 
 class DepartmentForm(forms.Form):
@@ -77,3 +77,45 @@ class InteractionForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(help_text="CSV with a header row: email, courseId or programId, expiresAt (optional)")
     dry_run = forms.BooleanField(required=False, initial=True, label="Dry run: check every row, change nothing")
+
+
+class ExamForm(forms.Form):
+    title = forms.CharField(max_length=255)
+    max_attempts = forms.IntegerField(min_value=1, max_value=100, initial=3, label="Attempts allowed")
+    pass_mark = forms.IntegerField(min_value=0, max_value=100, initial=70, label="Pass mark (% of the points)")
+
+
+class QuestionForm(forms.Form):
+    kind = forms.ChoiceField(choices=QuestionKind.choices)
+    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, label="Question")
+    choices = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
+                              help_text="Multiple choice: one choice per line.")
+    correct_choice = forms.IntegerField(min_value=1, max_value=20, required=False, label="Correct choice (number)",
+                                        help_text="Multiple choice: the number of the correct line, from 1.")
+    points = forms.IntegerField(min_value=1, max_value=100, initial=1)
+
+    def clean(self):
+        """The builder's own rules (learning.services.exams.checked_question), as form errors."""
+        from learning.errors import ExamInvalid
+        from learning.services.exams import checked_question
+
+        data = super().clean()
+        if self.errors:
+            return data
+        correct = data.get("correct_choice")
+        try:
+            data["question"] = checked_question(
+                kind=data["kind"], prompt=data["prompt"], choices=(data.get("choices") or "").splitlines(),
+                correct_choice=correct - 1 if correct else None, points=data["points"])
+        except ExamInvalid as exc:
+            fields = {"choices": "choices", "correctChoice": "correct_choice", "prompt": "prompt", "points": "points",
+                      "kind": "kind"}
+            for key, message in exc.details.items():
+                self.add_error(fields.get(key), message)
+        return data
+
+    @classmethod
+    def initial_of(cls, question) -> dict:
+        return {"kind": question.kind, "prompt": question.prompt, "choices": "\n".join(question.choices or []),
+                "correct_choice": question.correct_choice + 1 if question.correct_choice is not None else None,
+                "points": question.points}

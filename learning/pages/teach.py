@@ -52,9 +52,12 @@ def teach_home(request):
     waiting = ExamAttempt.objects.filter(status=AttemptStatus.AWAITING_GRADING,
                                          exam__course__in=courses_where(user=user, right=Right.GRADE)).count()
     editable = courses_where(user=user, right=Right.COURSE_MANAGE).order_by("title")
+    # The exam builder, for the courses whose exams this person may build (the first 50 by title).
+    exam_courses = (courses_where(user=user, right=Right.EXAM_MANAGE).order_by("title")
+                    .prefetch_related("exams")[:50])
     return render_lms(request, "learning/teach/home.html", {
         "filter": filtered, "page": page, "query": query, "rows": rows, "classes": classes, "waiting": waiting,
-        "editable": editable, "interaction_form": InteractionForm()})
+        "editable": editable, "exam_courses": exam_courses, "interaction_form": InteractionForm()})
 
 
 @require_POST
