@@ -32,7 +32,10 @@ class Account(models.TextChoices):
     PAYOUTS_PAID = "payouts_paid", "Payouts paid"
 
 
-PAYEE_ACCOUNTS = frozenset({Account.PAYEE_PENDING, Account.PAYEE_HELD, Account.PAYEE_AVAILABLE})
+# In a fixed order (the one migration 0001 wrote): a set's order changes with each process's string hashing,
+# which made makemigrations see the CheckConstraint below as changed in some runs.
+PAYEE_ACCOUNT_ORDER = (Account.PAYEE_HELD, Account.PAYEE_PENDING, Account.PAYEE_AVAILABLE)
+PAYEE_ACCOUNTS = frozenset(PAYEE_ACCOUNT_ORDER)
 
 
 def _refuse(model, operation: str):
@@ -130,8 +133,8 @@ class RevenueLedgerEntry(AppendOnlyModel):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payouts_entry_amount_positive"),
             models.CheckConstraint(
-                condition=Q(account__in=list(PAYEE_ACCOUNTS), payee_user_id__gt="")
-                | (~Q(account__in=list(PAYEE_ACCOUNTS)) & Q(payee_user_id="")),
+                condition=Q(account__in=list(PAYEE_ACCOUNT_ORDER), payee_user_id__gt="")
+                | (~Q(account__in=list(PAYEE_ACCOUNT_ORDER)) & Q(payee_user_id="")),
                 name="payouts_entry_payee_accounts_have_a_payee"),
         ]
         indexes = [
