@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 
 from catalog.errors import ProductNotFound
 from catalog.models import BundleItem, Coupon, CouponRedemption, Product, ProductStatus, ProductType
@@ -102,11 +102,14 @@ def _item_snapshot(item: Product, part: Decimal) -> BundleItemSnapshot:
 
 
 def products_snapshots(*, product_ids: Sequence) -> tuple[ProductSnapshot, ...]:
-    """Snapshots of these products in the order asked (unknown ids left out): two queries."""
+    """Snapshots of these products in the order asked (unknown ids left out): one query, two with a bundle."""
     ids = [str(product_id) for product_id in product_ids if _valid_uuid(product_id)]
     if not ids:
         return ()
-    found = {str(p.pk): p for p in Product.objects.filter(pk__in=ids).prefetch_related(_items_prefetch())}
+    found = {str(p.pk): p for p in Product.objects.filter(pk__in=ids)}
+    bundles = [product for product in found.values() if product.type == ProductType.BUNDLE]
+    if bundles:
+        prefetch_related_objects(bundles, _items_prefetch())
     return tuple(product_snapshot(found[product_id]) for product_id in dict.fromkeys(ids) if product_id in found)
 
 

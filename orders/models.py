@@ -259,6 +259,7 @@ class Refund(models.Model):
         BUYER = "buyer", "Buyer"
         ADMIN = "admin", "Commerce admin"
         SYSTEM = "system", "Automatic (enrollment rejected)"
+        PROCESSOR = "external", "At the payment processor (e.g. Stripe's dashboard)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
@@ -272,7 +273,12 @@ class Refund(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="orders_refund_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="orders_refund_positive"),
+            # A processor's refund is recorded once, whoever made it (the store, or Stripe's dashboard).
+            models.UniqueConstraint(fields=["gateway_refund_id"], condition=~Q(gateway_refund_id=""),
+                                    name="orders_refund_gateway_id_once"),
+        ]
 
     def __str__(self) -> str:
         return f"refund {self.amount} {self.currency} of {self.order_id}"

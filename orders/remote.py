@@ -175,15 +175,12 @@ def user_get(*, user_id: str) -> Buyer:
     return Buyer(id=str(ref.id), email=str(ref.email), reachable=not str(ref.email).endswith("@invalid"))
 
 
-def course_completed(*, enrollment_id: str) -> bool:
-    """Whether the learner has completed the enrollment (refunds stop then), if the LMS can tell us."""
-    if not enrollment_id:
-        return False
+def lines_completed(*, user_id, line_ids: Sequence[str]) -> set[str]:
+    """Which of the buyer's order lines gave an enrollment the learner has completed (``LearningPort``)."""
+    if not line_ids:
+        return set()
     from integration.ports.learning import learning_port
 
-    port = learning_port()
-    ask = getattr(port, "enrollment_completed", None)
-    if ask is None:
-        return False
-    answer = ask(enrollment_id=str(enrollment_id))
-    return bool(getattr(answer, "completed", answer))
+    answer = learning_port().enrollments_completed(commerce_user_id=str(user_id),
+                                                   order_item_ids=[str(line_id) for line_id in line_ids])
+    return {str(item.order_item_id) for item in answer.items if item.completed}

@@ -13,10 +13,17 @@ PAID_STATUSES = (OrderStatus.PAID, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_
 HELD_ENTITLEMENTS = (EntitlementStatus.PENDING, EntitlementStatus.GRANTED, EntitlementStatus.PENDING_APPROVAL)
 
 
-def owned_external_ids(*, user_id, external_ids: Iterable[str], exclude_order_id=None) -> set[str]:
-    """Which of ``external_ids`` the buyer already has: an active entitlement, or a paid order on its way."""
-    external_ids = list(external_ids)
-    if not external_ids or not user_id:
+def owned_external_ids(*, user_id, external_ids: Iterable[str] | QuerySet, exclude_order_id=None) -> set[str]:
+    """Which of ``external_ids`` the buyer already has: an active entitlement, or a paid order on its way.
+
+    ``external_ids`` may be a ``values("external_id")`` queryset (an order's lines, say): it is then a
+    subquery of this one query.
+    """
+    if not isinstance(external_ids, QuerySet):
+        external_ids = list(external_ids)
+        if not external_ids:
+            return set()
+    if not user_id:
         return set()
     lines = OrderLine.objects.filter(order__user_id=user_id, order__status__in=PAID_STATUSES,
                                      entitlement_status__in=HELD_ENTITLEMENTS, external_id__in=external_ids)

@@ -28,10 +28,12 @@ def can_transition(current: str, target: str) -> bool:
 
 
 def order_transition(*, order: Order, to: str, now: datetime, actor: str = "", message: str = "",
-                     also_save: tuple[str, ...] = (), data: dict | None = None) -> Order:
+                     also_save: tuple[str, ...] = (), data: dict | None = None,
+                     timeline: list[OrderEvent] | None = None) -> Order:
     """Moves ``order`` (locked by the caller) to ``to`` or raises 409 ``invalid_order_transition``.
 
-    ``also_save`` names other fields the caller changed, written in the same UPDATE.
+    ``also_save`` names other fields the caller changed, written in the same UPDATE. With ``timeline``
+    the status event is appended to it, for the caller to write with its own events in one INSERT.
     """
     if not can_transition(order.status, to):
         raise InvalidOrderTransition(details={"from": order.status, "to": str(to)})
@@ -46,7 +48,11 @@ def order_transition(*, order: Order, to: str, now: datetime, actor: str = "", m
         order.completed_at = now
         fields.append("completed_at")
     order.save(update_fields=fields)
-    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.STATUS, actor=actor, created_at=now,
-                              message=message or f"Order {S(to).label.lower()}.",
-                              data={"from": previous, "to": str(to), **(data or {})})
+    event = OrderEvent(order=order, kind=OrderEvent.Kind.STATUS, actor=actor, created_at=now,
+                       message=message or f"Order {S(to).label.lower()}.",
+                       data={"from": previous, "to": str(to), **(data or {})})
+    if timeline is None:
+        event.save()
+    else:
+        timeline.append(event)
     return order

@@ -127,6 +127,14 @@ class StripeGateway(PaymentGateway):
             raise GatewayUnavailable(details={"processor": "stripe"}) from None
         return GatewayRefund(refund_id=refund.id)
 
+    def charge_refunds(self, *, charge_id: str) -> list[dict]:
+        """The charge's refunds as Stripe lists them (``charge.refunded`` events no longer carry them)."""
+        try:
+            page = self.client.v1.refunds.list(params={"charge": charge_id, "limit": 100})
+        except stripe.StripeError:
+            raise GatewayUnavailable(details={"processor": "stripe"}) from None
+        return [refund.to_dict() for refund in page.data]
+
     def client_config(self):
         return {"publishableKey": settings.STRIPE_PUBLISHABLE_KEY, "jsUrl": settings.STRIPE_JS_URL}
 

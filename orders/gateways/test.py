@@ -40,9 +40,6 @@ class TestGateway(PaymentGateway):
     label = "Test gateway (no card is charged)"
 
     def charge(self, *, amount, currency, payment_method, idempotency_key, metadata):
-        existing = TestGatewayIntent.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return self._answer(existing)
         if payment_method in SUCCEEDING:
             status = SUCCEEDED
         elif payment_method in DECLINED:
@@ -51,6 +48,8 @@ class TestGateway(PaymentGateway):
             status = REQUIRES_ACTION
         else:
             raise InvalidPaymentMethod(details={"paymentMethod": payment_method[:64]})
+        # The first charge under a key is one INSERT; a repeated key meets the unique constraint and answers
+        # what the first charge did (as Stripe does).
         intent_id = "tpi_" + secrets.token_hex(12)
         try:
             with transaction.atomic():
@@ -58,7 +57,7 @@ class TestGateway(PaymentGateway):
                     intent_id=intent_id, idempotency_key=idempotency_key, payment_method=payment_method,
                     amount=amount, currency=currency, status=status,
                     client_secret=f"{intent_id}_secret_{secrets.token_hex(12)}", created_at=timezone.now())
-        except IntegrityError:  # the same key at the same moment: the first one's answer
+        except IntegrityError:  # the key was charged before (or at the same moment): the first one's answer
             intent = TestGatewayIntent.objects.get(idempotency_key=idempotency_key)
         return self._answer(intent)
 

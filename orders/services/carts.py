@@ -56,7 +56,8 @@ def cart_item_add(*, cart: Cart, product_id: str, quantity=1, user_id=None, now:
     """Adds a product (once: one seat per learner). Refuses unknown, archived, owned or other-currency products."""
     quantity = _validated_quantity(quantity)
     product_id = str(product_id)
-    existing_ids = list(cart.items.values_list("product_id", flat=True))
+    existing = {item.product_id: item for item in cart.items.all()}
+    existing_ids = list(existing)
     products = remote.products_get(product_ids=[product_id, *existing_ids])
     product = products.get(product_id)
     if product is None:
@@ -72,8 +73,12 @@ def cart_item_add(*, cart: Cart, product_id: str, quantity=1, user_id=None, now:
         owned = owned_external_ids(user_id=user_id, external_ids=wanted)
         if owned:
             raise AlreadyOwned(details={"productId": product_id, "externalIds": sorted(owned)})
-    item, _ = CartItem.objects.get_or_create(cart=cart, product_id=product_id,
-                                                   defaults={"quantity": quantity, "added_at": now})
+    if product_id in existing:  # already in the cart: one seat, nothing to write
+        return existing[product_id]
+    # One INSERT … ON CONFLICT, no savepoint: a parallel request that added it meanwhile leaves one row.
+    (item,) = CartItem.objects.bulk_create(
+        [CartItem(cart=cart, product_id=product_id, quantity=quantity, added_at=now)],
+        update_conflicts=True, unique_fields=["cart", "product_id"], update_fields=["quantity"])
     Cart.objects.filter(pk=cart.pk).update(updated_at=now)
     return item
 

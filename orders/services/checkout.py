@@ -42,11 +42,18 @@ def checkout_create(*, user_id, now: datetime, coupon_code: str | None = None, b
     if owned:
         raise AlreadyOwned(details={"externalIds": sorted(owned)})
     fingerprint = quote.fingerprint
-    same = Order.objects.filter(user_id=user_id, cart_fingerprint=fingerprint,
-                                status__in=[OrderStatus.PENDING, OrderStatus.PAYMENT_FAILED]).first()
+    unpaid = _unpaid_orders(user_id=user_id)
+    same = next((order for order in unpaid if order.cart_fingerprint == fingerprint), None)
     if same is not None:
         return same
-    _cancel_stale_pending(user_id=user_id, now=now)
+    if unpaid:
+        # Read after the lock (a statement of its own), so an attempt begun meanwhile is seen.
+        busy = set(Payment.objects.filter(order__in=unpaid, status__in=[Payment.Status.PROCESSING,
+                                                                        Payment.Status.REQUIRES_ACTION])
+                   .values_list("order_id", flat=True))
+        for stale in unpaid:
+            if stale.pk not in busy:
+                order_cancel(order=stale, now=now, actor="system:checkout", reason="replaced by a newer checkout")
     order = Order.objects.create(
         number=_order_number(), user_id=user_id, status=OrderStatus.PENDING, currency=quote.currency,
         subtotal=quote.subtotal, discount=quote.discount, tax=quote.tax, total=quote.total,
@@ -72,13 +79,11 @@ def checkout_create(*, user_id, now: datetime, coupon_code: str | None = None, b
     return order
 
 
-def _cancel_stale_pending(*, user_id, now: datetime) -> None:
-    busy = Payment.objects.filter(status__in=[Payment.Status.PROCESSING, Payment.Status.REQUIRES_ACTION])
-    stale = (Order.objects.select_for_update()
-             .filter(user_id=user_id, status__in=[OrderStatus.PENDING, OrderStatus.PAYMENT_FAILED])
-             .exclude(payments__in=busy))
-    for order in stale:
-        order_cancel(order=order, now=now, actor="system:checkout", reason="replaced by a newer checkout")
+def _unpaid_orders(*, user_id) -> list[Order]:
+    """The buyer's unpaid orders, locked, oldest first."""
+    return list(Order.objects.select_for_update()
+                .filter(user_id=user_id, status__in=[OrderStatus.PENDING, OrderStatus.PAYMENT_FAILED])
+                .order_by("created_at"))
 
 
 def order_cancel(*, order: Order, now: datetime, actor: str, reason: str) -> Order:

@@ -48,10 +48,11 @@ def _item(line: OrderLine, order: Order, *, refund_amount: Decimal | None = None
 
 def entitlement_grant_send(*, order: Order, now: datetime, lines: list[OrderLine] | None = None,
                            reason: str = "payment", actor: str = "", email: str | None = None,
-                           counted: bool = False) -> None:
+                           counted: bool = False, timeline: list[OrderEvent] | None = None) -> None:
     """Writes ``entitlement.granted`` for the order's lines (or ``lines``) to the outbox, in the caller's transaction.
 
-    ``counted``: the caller has already counted this grant on the order (and saves it).
+    ``counted``: the caller has already counted this grant on the order (and saves it). ``timeline``:
+    the timeline event is appended there for the caller to write (else it is written now).
     """
     lines = lines if lines is not None else [line for line in order.lines.all()
                                              if line.entitlement_status != E.REVOKED]
@@ -67,22 +68,31 @@ def entitlement_grant_send(*, order: Order, now: datetime, lines: list[OrderLine
         "commerceUserId": str(order.user_id), "email": email or remote.user_get(user_id=str(order.user_id)).email,
         "items": [_item(line, order) for line in lines]})
     attempt = "First" if order.grants_sent == 1 else f"Attempt {order.grants_sent}:"
-    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now, actor=actor,
-                              message=f"{attempt} asked the learning platform to enroll you ({reason}).",
-                              data={"idempotencyKey": key, "lines": [str(line.id) for line in lines]})
+    event = OrderEvent(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now, actor=actor,
+                       message=f"{attempt} asked the learning platform to enroll you ({reason}).",
+                       data={"idempotencyKey": key, "lines": [str(line.id) for line in lines]})
+    if timeline is None:
+        event.save()
+    else:
+        timeline.append(event)
 
 
-def entitlement_revoke_send(*, order: Order, refunds: dict[OrderLine, Decimal], now: datetime, key: str) -> None:
+def entitlement_revoke_send(*, order: Order, refunds: dict[OrderLine, Decimal], now: datetime, key: str,
+                            email: str | None = None, timeline: list[OrderEvent] | None = None) -> None:
     """Writes ``entitlement.revoked`` for refunded lines, each item carrying the amount given back."""
     if not refunds:
         return
     outbox_send(topic=Topic.ENTITLEMENT, aggregate_key=f"order:{order.id}", payload={
         "event": "entitlement.revoked", "idempotencyKey": key, "orderId": str(order.id),
-        "commerceUserId": str(order.user_id), "email": remote.user_get(user_id=str(order.user_id)).email,
+        "commerceUserId": str(order.user_id), "email": email or remote.user_get(user_id=str(order.user_id)).email,
         "items": [_item(line, order, refund_amount=amount) for line, amount in refunds.items()]})
-    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now,
-                              message="Asked the learning platform to remove access to the refunded item(s).",
-                              data={"idempotencyKey": key, "lines": [str(line.id) for line in refunds]})
+    event = OrderEvent(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now,
+                       message="Asked the learning platform to remove access to the refunded item(s).",
+                       data={"idempotencyKey": key, "lines": [str(line.id) for line in refunds]})
+    if timeline is None:
+        event.save()
+    else:
+        timeline.append(event)
 
 
 def _line_for(order: Order, lines: dict, *, order_item_id: str | None, external_id: str | None) -> OrderLine | None:
@@ -122,14 +132,21 @@ def _lock_order(order_id) -> Order:
     return order
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # the delivery's transaction; a failure rolls the whole delivery back
 def entitlement_answer_store(*, order_id: str, event: str, results, lms_user_id: str, now: datetime) -> Order:
-    """Stores the LMS's answer to a grant or revoke, per line; completes the order once every line is answered."""
+    """Stores the LMS's answer to a grant or revoke, per line; completes the order once every line is answered.
+
+    A fixed number of statements whatever the number of lines: the changed lines in one UPDATE, the
+    timeline in one INSERT, the order (its LMS user id and status) in one UPDATE.
+    """
     order = _lock_order(order_id)
     lines = {str(line.id): line for line in order.lines.select_for_update()}
+    order_fields = []
     if lms_user_id and order.lms_user_id != lms_user_id:
         order.lms_user_id = lms_user_id[:64]
-        order.save(update_fields=["lms_user_id"])
+        order_fields.append("lms_user_id")
+    timeline: list[OrderEvent] = []
+    changed: dict[str, OrderLine] = {}
     newly_pending_approval = []
     for result in results:
         line = _line_for(order, lines, order_item_id=result.order_item_id, external_id=result.external_id)
@@ -139,24 +156,30 @@ def entitlement_answer_store(*, order_id: str, event: str, results, lms_user_id:
         if event == "entitlement.granted" and status == E.REVOKED:
             status = E.FAILED
         if event == "entitlement.revoked" and status != E.REVOKED:
-            OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now,
-                                      message=f"The learning platform could not remove access to {line.name}: "
-                                              f"{result.error or result.status}.")
+            timeline.append(OrderEvent(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now,
+                                       message=f"The learning platform could not remove access to {line.name}: "
+                                               f"{result.error or result.status}."))
             continue
         error = f"The learning platform refused the item: {result.error}" if status == E.FAILED else ""
         before = line.entitlement_status
         if _advance(line, status, now=now, enrollment_id=result.enrollment_id or "", error=error):
-            line.save(update_fields=["entitlement_status", "enrollment_id", "entitlement_error",
-                                     "entitlement_answered_at"])
+            changed[str(line.id)] = line
             if line.entitlement_status != before:
-                OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now,
-                                          message=_plain_answer(line), data={"line": str(line.id),
-                                                                             "answer": result.status})
+                timeline.append(OrderEvent(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now,
+                                           message=_plain_answer(line), data={"line": str(line.id),
+                                                                              "answer": result.status}))
                 if line.entitlement_status == E.PENDING_APPROVAL:
                     newly_pending_approval.append(line)
+    if changed:
+        OrderLine.objects.bulk_update(list(changed.values()), ["entitlement_status", "enrollment_id",
+                                                               "entitlement_error", "entitlement_answered_at"])
     if newly_pending_approval:
         _email(order, "orders/pending_approval", {"items": [line.name for line in newly_pending_approval]})
-    order_complete_if_answered(order=order, lines=list(lines.values()), now=now)
+    if not order_complete_if_answered(order=order, lines=list(lines.values()), now=now, also_save=tuple(order_fields),
+                                      timeline=timeline) and order_fields:
+        order.save(update_fields=order_fields)
+    if timeline:
+        OrderEvent.objects.bulk_create(timeline)
     return order
 
 
@@ -169,10 +192,14 @@ def _plain_answer(line: OrderLine) -> str:
     }.get(line.entitlement_status, f"{line.name}: {line.get_entitlement_status_display()}.")
 
 
-def order_complete_if_answered(*, order: Order, lines: list[OrderLine], now: datetime) -> None:
+def order_complete_if_answered(*, order: Order, lines: list[OrderLine], now: datetime, also_save: tuple = (),
+                               timeline: list[OrderEvent] | None = None) -> bool:
+    """Completes a paid order whose every line the LMS has answered; answers whether it did."""
     if order.status == OrderStatus.PAID and all(line.entitlement_status != E.PENDING for line in lines):
-        order_transition(order=order, to=OrderStatus.COMPLETED, now=now,
+        order_transition(order=order, to=OrderStatus.COMPLETED, now=now, also_save=also_save, timeline=timeline,
                          message="Order completed: the learning platform has answered for every item.")
+        return True
+    return False
 
 
 def enrollment_status_apply(*, enrollment_id: str, event: str, order_id: str, order_item_id: str,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Subquery
 
 from integration.mail import send_templated_email
 from integration.money import allocate, format_money
@@ -28,7 +29,7 @@ from orders.errors import (
 )
 from orders.gateways import get_gateway
 from orders.gateways.base import FAILED, REQUIRES_ACTION, SUCCEEDED, GatewayPayment
-from orders.models import Cart, CartItem, Order, OrderEvent, OrderStatus, Payment
+from orders.models import Cart, CartItem, Order, OrderEvent, OrderLine, OrderStatus, Payment
 from orders.selectors import owned_external_ids
 from orders.services.fulfilment import entitlement_grant_send, is_uuid
 from orders.state import PAID_STATES, PAYABLE_STATES, order_transition
@@ -48,6 +49,8 @@ class PayResult:
 
 
 def _locked_order(*, order_id, user_id=None) -> Order:
+    # What is read about the order's payments comes in later statements: one computed with the lock
+    # (a subquery here) would see the snapshot from before a concurrent attempt committed.
     queryset = Order.objects.select_for_update()
     if user_id is not None:
         queryset = queryset.filter(user_id=user_id)
@@ -65,8 +68,8 @@ def _attempt_begin(*, order_id, user_id, payment_method: str, now: datetime) -> 
             return order, None
         if order.status not in PAYABLE_STATES:
             raise OrderNotPayable(details={"status": order.status})
-        external_ids = list(order.lines.values_list("external_id", flat=True))
-        owned = owned_external_ids(user_id=order.user_id, external_ids=external_ids, exclude_order_id=order.id)
+        owned = owned_external_ids(user_id=order.user_id, exclude_order_id=order.id,
+                                   external_ids=OrderLine.objects.filter(order=order).values("external_id"))
         if owned:
             raise AlreadyOwned(details={"externalIds": sorted(owned)})
         latest = order.payments.order_by("-attempt").first()
@@ -143,20 +146,27 @@ def _result(recorded: tuple[Order, Payment]) -> PayResult:
 
 @transaction.atomic
 def payment_record(*, payment_id, answer: GatewayPayment, now: datetime, source: str = "request") -> tuple[Order, Payment]:
-    """What the processor said about an attempt, recorded once under the order's lock."""
-    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
-    order = _locked_order(order_id=order_id)
-    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    """What the processor said about an attempt, recorded once under the order's lock.
+
+    Payments are only written under their order's lock, so the payment read after taking it is current.
+    """
+    order = (Order.objects.select_for_update()
+             .filter(pk=Subquery(Payment.objects.filter(pk=payment_id).values("order_id"))).first())
+    if order is None:
+        raise Payment.DoesNotExist(f"payment {payment_id}")
+    payment = Payment.objects.get(pk=payment_id)
     if payment.status == Payment.Status.SUCCEEDED:
         return order, payment
+    changed = ["status", "updated_at"]
     if answer.intent_id and not payment.intent_id:
         payment.intent_id = answer.intent_id
+        changed.append("intent_id")
     payment.updated_at = now
     if answer.status == SUCCEEDED:
         payment.status = Payment.Status.SUCCEEDED
         payment.fee = answer.fee
         payment.transaction_id = answer.transaction_id or answer.intent_id
-        payment.save()
+        payment.save(update_fields=[*changed, "fee", "transaction_id"])
         _order_paid(order=order, payment=payment, now=now, source=source)
     elif answer.status == REQUIRES_ACTION:
         if payment.status != Payment.Status.REQUIRES_ACTION:
@@ -164,13 +174,13 @@ def payment_record(*, payment_id, answer: GatewayPayment, now: datetime, source:
                                       message="Your bank asked you to confirm the payment.")
         payment.status = Payment.Status.REQUIRES_ACTION
         payment.client_secret = answer.client_secret
-        payment.save()
+        payment.save(update_fields=[*changed, "client_secret"])
     elif answer.status == FAILED:
         if payment.status in OPEN:
             payment.status = Payment.Status.FAILED
             payment.failure_code = answer.failure_code[:64]
             payment.failure_message = answer.failure_message[:500]
-            payment.save()
+            payment.save(update_fields=[*changed, "failure_code", "failure_message"])
             OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.PAYMENT, created_at=now,
                                       message=f"Payment attempt {payment.attempt} failed: "
                                               f"{payment.failure_message or payment.failure_code}.",
@@ -179,7 +189,7 @@ def payment_record(*, payment_id, answer: GatewayPayment, now: datetime, source:
                 order_transition(order=order, to=OrderStatus.PAYMENT_FAILED, now=now, actor=source,
                                  message="Payment failed; you can try again with another card.")
     else:
-        payment.save()
+        payment.save(update_fields=changed)
     return order, payment
 
 
@@ -193,20 +203,23 @@ def _order_paid(*, order: Order, payment: Payment, now: datetime, source: str) -
     order.transaction_id = payment.transaction_id
     order.grants_sent += 1
     order.last_grant_at = now
+    timeline: list[OrderEvent] = []
     order_transition(order=order, to=OrderStatus.PAID, now=now, actor=source,
                      message=f"Payment received: {format_money(order.total, order.currency)}, with "
                              f"{GATEWAY_NAMES.get(order.gateway, order.gateway)}"
                              f" ({payment.transaction_id or 'nothing to charge'}).",
                      also_save=("processor_fee", "transaction_id", "grants_sent", "last_grant_at"),
-                     data={"paymentId": str(payment.id), "fee": str(payment.fee), "source": source})
+                     data={"paymentId": str(payment.id), "fee": str(payment.fee), "source": source},
+                     timeline=timeline)
     lines = list(order.lines.order_by("position"))
     if lines:
         fees = allocate(payment.fee, [line.total for line in lines], order.currency)
         for line, fee in zip(lines, fees, strict=True):
             line.processor_fee = fee
-        type(lines[0]).objects.bulk_update(lines, ["processor_fee"])
+        OrderLine.objects.bulk_update(lines, ["processor_fee"])
     buyer = remote.user_get(user_id=str(order.user_id))
-    entitlement_grant_send(order=order, now=now, lines=lines, email=buyer.email, counted=True)
+    entitlement_grant_send(order=order, now=now, lines=lines, email=buyer.email, counted=True, timeline=timeline)
+    OrderEvent.objects.bulk_create(timeline)
     product_ids = {line.bundle_product_id or line.product_id for line in lines}
     CartItem.objects.filter(cart__user_id=order.user_id, product_id__in=product_ids).delete()
     if order.coupon_code:

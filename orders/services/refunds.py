@@ -39,6 +39,8 @@ from orders.services.fulfilment import entitlement_revoke_send, is_uuid
 from orders.state import PAID_STATES, order_transition
 
 ZERO = Decimal("0")
+# Lines the LMS may have enrolled (a revoked or failed one gave no course to complete).
+ASKED_ABOUT_COMPLETION = (EntitlementStatus.GRANTED, EntitlementStatus.PENDING, EntitlementStatus.PENDING_APPROVAL)
 
 
 def _lock(order_id) -> Order:
@@ -51,14 +53,20 @@ def _lock(order_id) -> Order:
 
 
 def refund_check_buyer(*, order: Order, user_id, lines: list[OrderLine], now: datetime) -> None:
-    """A buyer's own refund: their order, within REFUND_WINDOW_DAYS of paying, no completed course."""
+    """A buyer's own refund: their order, within REFUND_WINDOW_DAYS of paying, no completed course.
+
+    Completion is the LMS's to say (``LearningPort.enrollments_completed``, one call for all the lines);
+    a line it never enrolled (revoked, failed) has nothing to complete and is not asked about.
+    """
     if str(order.user_id) != str(user_id):
         raise RefundForbidden(details={"orderId": str(order.id)})
     if order.paid_at is None or now - order.paid_at > timedelta(days=settings.REFUND_WINDOW_DAYS):
         raise RefundWindowClosed(details={"refundWindowDays": settings.REFUND_WINDOW_DAYS})
-    for line in lines:
-        if line.enrollment_id and remote.course_completed(enrollment_id=line.enrollment_id):
-            raise RefundAfterCompletion(details={"orderItemId": str(line.id)})
+    asked = [line for line in lines if line.entitlement_status in ASKED_ABOUT_COMPLETION]
+    completed = remote.lines_completed(user_id=order.user_id, line_ids=[str(line.id) for line in asked])
+    if completed:
+        names = [line.name for line in asked if str(line.id) in completed]
+        raise RefundAfterCompletion(details={"orderItemIds": sorted(completed), "items": names})
 
 
 def _split(order: Order, lines: list[OrderLine], line_ids, amount) -> dict[OrderLine, Decimal]:
@@ -136,31 +144,73 @@ def _refund_locked(*, order: Order, reason: str, initiator: str, actor: str, now
         answer = get_gateway(payment.gateway).refund(intent_id=payment.intent_id, amount=total,
                                                      currency=order.currency, idempotency_key=key)
         refund_id, already = answer.refund_id, answer.already_refunded
+    return _refund_apply(order=order, split=split, number=number, key=key, gateway_refund_id=refund_id,
+                         reason=reason, initiator=initiator, actor=actor, now=now, template=template, extra=extra,
+                         note=" (the processor had already refunded it)" if already else "")
+
+
+def _refund_apply(*, order: Order, split: dict[OrderLine, Decimal], number: int, key: str, gateway_refund_id: str,
+                  reason: str, initiator: str, actor: str, now: datetime, template: str, extra: dict | None,
+                  note: str = "") -> Refund:
+    """Records a refund the processor has made (order locked): lines, order status, timeline, revokes, email."""
+    total = sum(split.values(), ZERO)
     refund = Refund.objects.create(order=order, amount=total, currency=order.currency, reason=reason[:500],
-                                   initiator=initiator, actor=actor[:255], gateway_refund_id=refund_id,
+                                   initiator=initiator, actor=actor[:255], gateway_refund_id=gateway_refund_id,
                                    idempotency_key=key, created_at=now)
     revoked: dict[OrderLine, Decimal] = {}
+    refund_lines = []
     for line, part in split.items():
         line.refunded_amount += part
         full = line.refunded_amount >= line.total
-        RefundLine.objects.create(refund=refund, line=line, amount=part, revokes_access=full)
+        refund_lines.append(RefundLine(refund=refund, line=line, amount=part, revokes_access=full))
         if full and line.entitlement_status != EntitlementStatus.REVOKED:
             revoked[line] = line.refunded_amount
+    RefundLine.objects.bulk_create(refund_lines)
     OrderLine.objects.bulk_update(list(split), ["refunded_amount"])
     order.refunded_amount += total
-    order.save(update_fields=["refunded_amount"])
     target = OrderStatus.REFUNDED if order.refunded_amount >= order.total else OrderStatus.PARTIALLY_REFUNDED
-    order_transition(order=order, to=target, now=now, actor=actor,
-                     message=f"Refunded {format_money(total, order.currency)}"
-                             f"{' (the processor had already refunded it)' if already else ''}: {reason}.")
-    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.REFUND, created_at=now, actor=actor,
-                              message=f"Refund of {format_money(total, order.currency)} "
-                                      f"({Refund.Initiator(initiator).label.lower()}).",
-                              data={"refundId": str(refund.id), "lines": {str(k.id): str(v) for k, v in split.items()}})
-    entitlement_revoke_send(order=order, refunds=revoked, now=now, key=f"revoke:{order.id}:{number}")
+    timeline: list[OrderEvent] = []
+    order_transition(order=order, to=target, now=now, actor=actor, also_save=("refunded_amount",), timeline=timeline,
+                     message=f"Refunded {format_money(total, order.currency)}{note}: {reason}.")
+    timeline.append(OrderEvent(order=order, kind=OrderEvent.Kind.REFUND, created_at=now, actor=actor,
+                               message=f"Refund of {format_money(total, order.currency)} "
+                                       f"({Refund.Initiator(initiator).label.lower()}).",
+                               data={"refundId": str(refund.id), "gatewayRefundId": gateway_refund_id,
+                                     "lines": {str(k.id): str(v) for k, v in split.items()}}))
     buyer = remote.user_get(user_id=str(order.user_id))
+    entitlement_revoke_send(order=order, refunds=revoked, now=now, key=f"revoke:{order.id}:{number}",
+                            email=buyer.email, timeline=timeline)
+    OrderEvent.objects.bulk_create(timeline)
     if buyer.reachable:
         send_templated_email(to=buyer.email, template=template, context={
             "order_number": order.number, "order_id": str(order.id), "amount": format_money(total, order.currency),
             "reason": reason, "items": [line.name for line in split], **(extra or {})})
     return refund
+
+
+def refund_record_external(*, payment: Payment, gateway_refund_id: str, amount: Decimal, now: datetime,
+                           source: str) -> str:
+    """A refund made at the processor outside the store (Stripe's dashboard), recorded once; answers the outcome.
+
+    Matched by the processor's refund id: a refund the store made itself (recorded with that id, under
+    the order's lock, before this can read it) or one already recorded answers ``duplicate``. The amount
+    is spread over the lines with money left, never past what is left; a line refunded in full loses
+    its access (``entitlement.revoked``), as with the store's own refunds.
+    """
+    with transaction.atomic():
+        order = _lock(payment.order_id)
+        if order.refunds.filter(gateway_refund_id=gateway_refund_id).exists():
+            return "duplicate: refund already recorded"
+        if order.status not in PAID_STATES:
+            return f"not recorded: order {order.status}"
+        amount = min(quantize(amount, order.currency), order.refundable_amount)
+        lines = list(order.lines.select_for_update().order_by("position"))
+        if amount <= 0 or not any(line.refundable_amount > 0 for line in lines):
+            return "not recorded: nothing left to refund"
+        split = _split(order, lines, None, amount)
+        number = order.refunds.count() + 1
+        refund = _refund_apply(order=order, split=split, number=number, key=f"gateway-refund:{gateway_refund_id}",
+                               gateway_refund_id=gateway_refund_id, reason="Refunded at the payment processor",
+                               initiator=Refund.Initiator.PROCESSOR, actor=source, now=now,
+                               template="orders/refund", extra=None)
+        return f"refund {refund.amount} recorded, order {order.status}"

@@ -11,6 +11,8 @@ Run as ``python tests/orders/localstripe_server.py PORT``; it listens on 127.0.0
   US card price, 2.9 % + 30 cents, so the adapter's "fee from the balance transaction" is exercised;
 * ``charge_already_refunded``: localstripe refunds a charge again without complaint; here a refund of a
   charge already refunded in full fails with that code, as Stripe does;
+* refund events: localstripe sends none; here each refund sends ``refund.created`` (the refund, with its
+  ``payment_intent``) and ``charge.refunded`` (the charge with its refunds), as Stripe does;
 * nothing is written to ``/tmp/localstripe.pickle`` (parallel test runs would share it).
 """
 
@@ -20,6 +22,7 @@ import sys
 from aiohttp import web
 from localstripe import resources, server
 from localstripe.errors import UserError
+from localstripe.webhooks import schedule_webhook
 
 resources.Store.dump_to_disk = lambda self: None
 
@@ -62,6 +65,12 @@ def _refund_checked(self, charge=None, payment_intent=None, amount=None, **kwarg
             raise UserError(400, f"Charge {charge_id} has already been refunded.",
                             {"code": "charge_already_refunded"})
     _refund_init(self, charge=charge, payment_intent=payment_intent, amount=amount, **kwargs)
+    # Stripe tells of every refund, the dashboard's too; localstripe sends no refund events.
+    charge_obj = resources.Charge._api_retrieve(self.charge)
+    if self.payment_intent is None:
+        self.payment_intent = charge_obj.payment_intent
+    schedule_webhook(resources.Event("refund.created", self))
+    schedule_webhook(resources.Event("charge.refunded", charge_obj))
 
 
 resources.Refund.__init__ = _refund_checked

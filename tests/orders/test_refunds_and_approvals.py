@@ -98,14 +98,70 @@ def test_a_buyer_may_refund_within_the_window_only(buyer, buy, lms, settings):
     assert order.status == OrderStatus.REFUNDED
 
 
-def test_a_buyer_cannot_refund_after_completing_the_course(buyer, buy, lms, monkeypatch):
-    from orders import remote
+def _bought_from_the_real_lms(buyer, catalog, deliver, *, courses: int = 1):
+    """An order whose lines the real LMS enrolled (the learning app's own entitlement handler)."""
+    from orders.models import Order
+    from orders.services.carts import cart_get_or_create, cart_item_add
+    from orders.services.checkout import checkout_create
+    from orders.services.payments import order_pay
+    from tests.learning.factories import CourseFactory
+
+    now = timezone.now()
+    cart = cart_get_or_create(user_id=buyer.pk, now=now)
+    for n in range(courses):
+        course = CourseFactory()
+        catalog.add(id=f"lms{n}", price="80.00", external_id=str(course.pk))
+        cart_item_add(cart=cart, product_id=f"lms{n}", user_id=buyer.pk, now=now)
+    order = checkout_create(user_id=buyer.pk, now=now)
+    order_pay(order_id=order.pk, user_id=buyer.pk, now=now, payment_method="pm_card_visa")
+    deliver()
+    order = Order.objects.get(pk=order.pk)
+    assert order.status == OrderStatus.COMPLETED
+    return order
+
+
+def test_a_buyer_cannot_refund_a_course_completed_in_the_lms(buyer, catalog, deliver, client):
+    from learning.models import Enrollment
     from orders.errors import RefundAfterCompletion
 
-    order = buy(buyer, "p1")
-    monkeypatch.setattr(remote, "course_completed", lambda *, enrollment_id: enrollment_id == "enr-1")
-    with pytest.raises(RefundAfterCompletion):
+    order = _bought_from_the_real_lms(buyer, catalog, deliver, courses=2)
+    done, started = order.lines.order_by("position")
+    Enrollment.objects.filter(pk=done.enrollment_id).update(status="completed", completed_at=timezone.now())
+    with pytest.raises(RefundAfterCompletion) as refused:
         _refund(order, initiator=Refund.Initiator.BUYER, buyer_id=buyer.pk)
+    assert refused.value.status_code == 403 and refused.value.details["orderItemIds"] == [str(done.pk)]
+    # Over the API and the refund page: a 4xx with the catalogue's code, nothing refunded.
+    client.force_login(buyer)
+    api = client.post(f"/api/v1/orders/{order.pk}/refunds/", {"lineIds": [str(done.pk)], "reason": "x"},
+                      content_type="application/json")
+    assert api.status_code == 403 and api.json()["error"]["code"] == "refund_after_course_completion"
+    page = client.post(f"/orders/{order.pk}/refund/", {"line_ids": [str(done.pk)], "reason": "x"}, follow=True)
+    assert page.status_code == 200 and "A course you have completed cannot be refunded" in page.content.decode()
+    order.refresh_from_db()
+    assert order.refunded_amount == 0 and not order.refunds.exists()
+    # The line not completed may still be refunded by the buyer; a commerce-admin may refund the other.
+    _refund(order, initiator=Refund.Initiator.BUYER, buyer_id=buyer.pk, line_ids=[started.pk])
+    _refund(order, line_ids=[done.pk])
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+
+
+def test_the_completion_check_is_one_port_call_for_all_the_lines(buyer, catalog, deliver, monkeypatch):
+    from integration.ports.learning import learning_port
+
+    order = _bought_from_the_real_lms(buyer, catalog, deliver, courses=3)
+    port, asked = learning_port(), []
+    real = port.enrollments_completed
+
+    def counting(**kwargs):
+        asked.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(port, "enrollments_completed", counting)
+    _refund(order, initiator=Refund.Initiator.BUYER, buyer_id=buyer.pk)
+    assert [sorted(call["order_item_ids"]) for call in asked] == [sorted(str(pk) for pk in
+                                                                        order.lines.values_list("pk", flat=True))]
+    assert asked[0]["commerce_user_id"] == str(buyer.pk)
 
 
 def test_someone_else_cannot_refund_a_buyers_order(buyer, buy, lms):

@@ -202,3 +202,98 @@ def test_refunds_through_stripe_and_charge_already_refunded_is_success(stripe_on
                   now=timezone.now())
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED and order.refunded_amount == Decimal("199.00")
+
+
+# --- refunds made outside the store (Stripe's dashboard) -----------------------------------------
+
+def _refund_events(kind: str, refund_or_charge_id: str, timeout: float = 5.0) -> tuple[bytes, str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for body, signature in _Catcher.received:
+            event = json.loads(body)
+            if event["type"] == kind and event["data"]["object"]["id"] == refund_or_charge_id:
+                return body, signature
+        time.sleep(0.1)
+    raise AssertionError(f"no {kind} event for {refund_or_charge_id}")
+
+
+def _signed(event: dict) -> tuple[bytes, str]:
+    body = json.dumps(event).encode()
+    now = int(time.time())
+    return body, f"t={now},v1={stripe.WebhookSignature._compute_signature(f'{now}.{body.decode()}', WEBHOOK_SECRET)}"
+
+
+def _paid_with_stripe(buyer):
+    order = _order(buyer)
+    order_pay(order_id=order.pk, user_id=buyer.pk, now=timezone.now(), payment_method="pm_card_visa")
+    return order, Payment.objects.get(order=order)
+
+
+def _revokes(order) -> list:
+    from integration.models import OutboxMessage
+
+    return [m for m in OutboxMessage.objects.filter(aggregate_key=f"order:{order.pk}")
+            if m.payload["event"] == "entitlement.revoked"]
+
+
+def test_a_dashboard_refund_is_recorded_once_whichever_event_comes_first_and_however_often(
+        stripe_on, client, buyer, products, lms):
+    from orders.models import Refund
+
+    order, payment = _paid_with_stripe(buyer)
+    dashboard = stripe.StripeClient("sk_test_orders", base_addresses={"api": stripe_on})
+    refund = dashboard.v1.refunds.create(params={"payment_intent": payment.intent_id, "amount": 5000})
+    charge_event = _refund_events("charge.refunded", payment.transaction_id)
+    refund_event = _refund_events("refund.created", refund.id)
+    # Out of order (the charge's event before the refund's), each twice.
+    for body, signature in (charge_event, refund_event, charge_event, refund_event):
+        assert _post_event(client, body, signature).status_code == 200
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PARTIALLY_REFUNDED and order.refunded_amount == Decimal("50.00")
+    (recorded,) = Refund.objects.filter(order=order)
+    assert recorded.gateway_refund_id == refund.id and recorded.initiator == Refund.Initiator.PROCESSOR
+    assert recorded.amount == Decimal("50.00")
+    assert _revokes(order) == []  # the line is not refunded in full: access stays
+    assert "refund" in order.events.filter(kind="refund").get().message.lower()
+
+
+def test_a_full_dashboard_refund_revokes_the_line_and_a_charge_event_without_its_refunds_is_read_from_stripe(
+        stripe_on, client, buyer, products, lms, deliver):
+    from orders.models import EntitlementStatus, OrderLine, Refund
+
+    order, payment = _paid_with_stripe(buyer)
+    dashboard = stripe.StripeClient("sk_test_orders", base_addresses={"api": stripe_on})
+    refund = dashboard.v1.refunds.create(params={"payment_intent": payment.intent_id})
+    body, _ = _refund_events("charge.refunded", payment.transaction_id)
+    event = json.loads(body)
+    event["data"]["object"].pop("refunds", None)  # as Stripe's API versions since 2022-11-15 send it
+    assert _post_event(client, *_signed(event)).status_code == 200
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED and order.refunded_amount == order.total
+    assert Refund.objects.get(order=order).gateway_refund_id == refund.id
+    (revoke,) = _revokes(order)
+    (line,) = OrderLine.objects.filter(order=order)
+    assert revoke.payload["items"][0]["orderItemId"] == str(line.pk)
+    assert revoke.payload["items"][0]["metadata"]["refundAmount"] == str(line.total)
+    # The refund's own event, later, changes nothing; neither does a second copy of the charge's.
+    assert _post_event(client, *_refund_events("refund.created", refund.id)).status_code == 200
+    assert _post_event(client, *_signed({**event, "id": event["id"] + "b"})).status_code == 200
+    order.refresh_from_db()
+    assert order.refunded_amount == order.total and Refund.objects.filter(order=order).count() == 1
+    assert len(_revokes(order)) == 1
+    deliver()  # the grant, then the revoke, to the LMS stand-in
+    line.refresh_from_db()
+    assert line.entitlement_status == EntitlementStatus.REVOKED
+
+
+def test_the_stores_own_refund_is_not_recorded_again_when_its_events_arrive(stripe_on, client, buyer, products, lms):
+    from orders.models import Refund
+
+    order, payment = _paid_with_stripe(buyer)
+    ours = refund_create(order_id=order.pk, reason="goodwill", initiator=Refund.Initiator.ADMIN, actor="admin:t",
+                         now=timezone.now(), amount=Decimal("20.00"))
+    for kind, object_id in (("refund.created", ours.gateway_refund_id), ("charge.refunded", payment.transaction_id)):
+        assert _post_event(client, *_refund_events(kind, object_id)).status_code == 200
+    order.refresh_from_db()
+    assert order.refunded_amount == Decimal("20.00") and Refund.objects.filter(order=order).count() == 1
+    assert StripeEvent.objects.filter(type="refund.created").get().outcome.startswith("duplicate")
