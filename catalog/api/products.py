@@ -28,6 +28,7 @@ class ProductCursorPagination(CursorPagination):
 class ProductListApi(APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
+    pagination_class = ProductCursorPagination  # the schema documents the answer as a page
 
     @extend_schema(tags=["catalog"], summary="Products for sale (public)", responses={200: ProductOutput(many=True)},
                    parameters=[OpenApiParameter("q", str, description="search in names and descriptions"),
