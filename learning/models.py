@@ -155,6 +155,8 @@ class Offering(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     duration_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
     thumbnail_url = models.URLField(max_length=2048, blank=True)
+    instructor_name = models.CharField(max_length=200, blank=True,
+                                       help_text="The instructor's name the store shows (metadata.instructorName).")
     requires_approval = models.BooleanField(default=False)
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -71,7 +71,7 @@ def seed_learning(*, stdout) -> None:
             course = catalog_services.course_create(
                 department=departments[spec["department"]], title=spec["title"], description=spec["description"],
                 suggested_price=Decimal(spec["price"]), currency="USD", duration_weeks=spec["weeks"],
-                requires_approval=spec.get("approval", False), now=now)
+                requires_approval=spec.get("approval", False), instructor_name="Demo Instructor", now=now)
             for title, body in spec["lessons"]:
                 catalog_services.lesson_create(course=course, title=title, body=body, now=now)
             if spec["exam"]:

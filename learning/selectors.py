@@ -171,6 +171,8 @@ def _export_course(course: Course) -> dict:
         metadata["durationWeeks"] = course.duration_weeks
     if course.thumbnail_url:
         metadata["thumbnailUrl"] = course.thumbnail_url
+    if course.instructor_name:
+        metadata["instructorName"] = course.instructor_name
     return {"externalId": str(course.pk), "type": "course", "name": course.title, "description": course.description,
             "suggestedPrice": quantize(course.suggested_price, course.currency), "currency": course.currency, "status": course.status,
             "metadata": metadata, "updatedAt": course.updated_at}
@@ -184,6 +186,8 @@ def _export_program(program: Program) -> dict:
         metadata["durationWeeks"] = program.duration_weeks
     if program.thumbnail_url:
         metadata["thumbnailUrl"] = program.thumbnail_url
+    if program.instructor_name:
+        metadata["instructorName"] = program.instructor_name
     return {"externalId": str(program.pk), "type": "program", "name": program.title,
             "description": program.description, "suggestedPrice": quantize(program.suggested_price, program.currency),
             "currency": program.currency, "status": program.status, "metadata": metadata,
@@ -192,13 +196,15 @@ def _export_program(program: Program) -> dict:
 
 def _export_class(course_class: CourseClass) -> dict:
     course = course_class.course
+    metadata = {"departmentId": str(course.department_id), "departmentName": course.department.name,
+                "courseId": str(course.pk), "capacity": course_class.capacity,
+                "schedule": course_class.schedule, "startsAt": course_class.starts_at.isoformat()}
+    if course.instructor_name:  # a class shows its course's instructor name
+        metadata["instructorName"] = course.instructor_name
     return {"externalId": str(course_class.pk), "type": "class", "name": f"{course.title}: {course_class.title}",
             "description": course.description, "suggestedPrice": quantize(course.suggested_price, course.currency),
             "currency": course.currency, "status": course_class.status,
-            "metadata": {"departmentId": str(course.department_id), "departmentName": course.department.name,
-                         "courseId": str(course.pk), "capacity": course_class.capacity,
-                         "schedule": course_class.schedule, "startsAt": course_class.starts_at.isoformat()},
-            "updatedAt": course_class.updated_at}
+            "metadata": metadata, "updatedAt": course_class.updated_at}
 
 
 def catalog_export_page(*, updated_since=None, product_type: str | None = None, department_id: str | None = None,

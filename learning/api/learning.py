@@ -183,6 +183,7 @@ class OfferingOutput(serializers.Serializer):
     currency = serializers.CharField()
     durationWeeks = serializers.IntegerField(source="duration_weeks", allow_null=True)
     thumbnailUrl = serializers.CharField(source="thumbnail_url")
+    instructorName = serializers.CharField(source="instructor_name")
     requiresApproval = serializers.BooleanField(source="requires_approval")
     updatedAt = serializers.DateTimeField(source="updated_at")
 
@@ -208,6 +209,7 @@ class OfferingInput(serializers.Serializer):
     durationWeeks = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=520)
     requiresApproval = serializers.BooleanField(required=False, default=False)
     thumbnailUrl = serializers.URLField(required=False, allow_blank=True, default="")
+    instructorName = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
 
 def _visible(model, user, *, department_field="department"):
@@ -253,7 +255,7 @@ class CourseListApi(LmsApi):
             department=department, title=values["title"], description=values["description"],
             suggested_price=values["suggestedPrice"], currency=values["currency"],
             duration_weeks=values.get("durationWeeks"), requires_approval=values["requiresApproval"],
-            thumbnail_url=values["thumbnailUrl"], now=timezone.now())
+            thumbnail_url=values["thumbnailUrl"], instructor_name=values["instructorName"], now=timezone.now())
         return Response(OfferingOutput(course).data, status=201)
 
 
@@ -284,7 +286,8 @@ class ProgramListApi(LmsApi):
             department=department, title=values["title"], description=values["description"], kind=values["kind"],
             suggested_price=values["suggestedPrice"], currency=values["currency"],
             duration_weeks=values.get("durationWeeks"), requires_approval=values["requiresApproval"],
-            thumbnail_url=values["thumbnailUrl"], courses=[courses[pk] for pk in values["courseIds"]],
+            thumbnail_url=values["thumbnailUrl"], instructor_name=values["instructorName"],
+            courses=[courses[pk] for pk in values["courseIds"]],
             now=timezone.now())
         return Response(ProgramOutput(program).data, status=201)
 

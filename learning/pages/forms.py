@@ -27,6 +27,7 @@ class OfferingForm(forms.Form):
                                 error_messages={"invalid": "An ISO 4217 code in capitals, e.g. USD."})
     duration_weeks = forms.IntegerField(min_value=0, max_value=520, required=False, label="Duration (weeks)")
     thumbnail_url = forms.URLField(required=False, label="Thumbnail URL")
+    instructor_name = forms.CharField(max_length=200, required=False, label="Instructor name shown in the store")
     requires_approval = forms.BooleanField(required=False, label="Enrollments need a department admin's approval")
 
 

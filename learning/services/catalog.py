@@ -30,7 +30,8 @@ from learning.models import (
 )
 
 # The fields whose change the store shows (and therefore re-sends while published).
-SHOWN_FIELDS = {"title", "description", "suggested_price", "currency", "duration_weeks", "thumbnail_url"}
+SHOWN_FIELDS = {"title", "description", "suggested_price", "currency", "duration_weeks", "thumbnail_url",
+                "instructor_name"}
 
 
 # --- the wire shape of one product ------------------------------------------
@@ -42,6 +43,8 @@ def course_product(course: Course, *, action: str) -> dict:
         metadata["durationWeeks"] = course.duration_weeks
     if course.thumbnail_url:
         metadata["thumbnailUrl"] = course.thumbnail_url
+    if course.instructor_name:
+        metadata["instructorName"] = course.instructor_name
     return {"action": action, "externalId": str(course.id), "type": "course", "name": course.title,
             "description": course.description, "suggestedPrice": quantize(course.suggested_price, course.currency),
             "currency": course.currency, "metadata": metadata}
@@ -56,6 +59,8 @@ def program_product(program: Program, *, action: str, course_ids: list[str] | No
         metadata["durationWeeks"] = program.duration_weeks
     if program.thumbnail_url:
         metadata["thumbnailUrl"] = program.thumbnail_url
+    if program.instructor_name:
+        metadata["instructorName"] = program.instructor_name
     return {"action": action, "externalId": str(program.id), "type": "program", "name": program.title,
             "description": program.description, "suggestedPrice": quantize(program.suggested_price, program.currency),
             "currency": program.currency, "metadata": metadata}
@@ -66,9 +71,16 @@ def class_product(course_class: CourseClass, *, action: str) -> dict:
     metadata = {"departmentId": str(course.department_id), "departmentName": course.department.name,
                 "courseId": str(course.id), "startsAt": course_class.starts_at.isoformat(),
                 "capacity": course_class.capacity, "schedule": course_class.schedule}
+    if instructor_name := class_instructor_name(course_class):
+        metadata["instructorName"] = instructor_name
     return {"action": action, "externalId": str(course_class.id), "type": "class",
             "name": f"{course.title}: {course_class.title}", "description": course.description,
             "suggestedPrice": quantize(course.suggested_price, course.currency), "currency": course.currency, "metadata": metadata}
+
+
+def class_instructor_name(course_class: CourseClass) -> str:
+    """A class shows its course's instructor name (the class's own instructor is an LMS account, not a name)."""
+    return course_class.course.instructor_name
 
 
 def _push(product: dict, *, aggregate_key: str) -> None:
@@ -112,12 +124,13 @@ def _clean_money(price: Decimal, currency: str) -> tuple[Decimal, str]:
 @transaction.atomic
 def course_create(*, department: Department, title: str, description: str = "", suggested_price: Decimal,
                   currency: str, duration_weeks: int | None = None, requires_approval: bool = False,
-                  thumbnail_url: str = "", now: datetime, created_by: LmsUser | None = None) -> Course:
+                  thumbnail_url: str = "", instructor_name: str = "", now: datetime,
+                  created_by: LmsUser | None = None) -> Course:
     price, currency = _clean_money(suggested_price, currency)
     course = Course.objects.create(department=department, title=title.strip(), description=description,
                                    suggested_price=price, currency=currency, duration_weeks=duration_weeks,
                                    requires_approval=requires_approval, thumbnail_url=thumbnail_url,
-                                   created_at=now, updated_at=now)
+                                   instructor_name=instructor_name.strip(), created_at=now, updated_at=now)
     if created_by is not None and not created_by.memberships.exists():
         CourseStaff.objects.get_or_create(course=course, user=created_by, role="content-creator",
                                           defaults={"assigned_at": now})
@@ -194,13 +207,13 @@ def course_staff_remove(*, course: Course, user: LmsUser, role: str) -> None:
 @transaction.atomic
 def program_create(*, department: Department, title: str, description: str = "", kind: str = "certificate",
                    suggested_price: Decimal, currency: str, duration_weeks: int | None = None,
-                   requires_approval: bool = False, thumbnail_url: str = "", courses: list[Course] = (),
-                   now: datetime) -> Program:
+                   requires_approval: bool = False, thumbnail_url: str = "", instructor_name: str = "",
+                   courses: list[Course] = (), now: datetime) -> Program:
     price, currency = _clean_money(suggested_price, currency)
     program = Program.objects.create(department=department, title=title.strip(), description=description, kind=kind,
                                      suggested_price=price, currency=currency, duration_weeks=duration_weeks,
                                      requires_approval=requires_approval, thumbnail_url=thumbnail_url,
-                                     created_at=now, updated_at=now)
+                                     instructor_name=instructor_name.strip(), created_at=now, updated_at=now)
     ProgramCourse.objects.bulk_create([ProgramCourse(program=program, course=course, position=index)
                                        for index, course in enumerate(courses, start=1)])
     return program

@@ -121,3 +121,35 @@ def test_the_export_endpoint_needs_catalog_read_and_refuses_a_bad_cursor(api_cli
     bad = api_client.get("/api/v2/commerce/catalog?cursor=garbage", **auth)
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_cursor"
     assert api_client.get("/api/v2/commerce/catalog?limit=0", **auth).status_code == 400
+
+
+def test_the_export_has_every_field_of_spec_6_2_3_by_its_exact_name(outbox):
+    """Field by field: products[].{externalId,type,name,description,suggestedPrice,currency,status,metadata,updatedAt},
+    metadata.{departmentId,departmentName,instructorName?,durationWeeks?,thumbnailUrl?}, pagination.{nextCursor?,hasMore}."""
+    from learning.models import CourseClass
+
+    course = _draft(duration_weeks=6, thumbnail_url="https://example.com/t.png", instructor_name="Ada Lovelace")
+    services.course_publish(course=course, now=timezone.now())
+    CourseClass.objects.create(course=course, title="Evening", starts_at=timezone.now(),
+                               ends_at=timezone.now() + timedelta(days=30), capacity=5, status="published")
+    page = catalog_export_page(limit=1)
+    assert set(page) == {"products", "pagination"} and set(page["pagination"]) == {"hasMore", "nextCursor"}
+    [product] = page["products"]
+    assert set(product) == {"externalId", "type", "name", "description", "suggestedPrice", "currency", "status",
+                            "metadata", "updatedAt"}
+    assert {"departmentId", "departmentName", "instructorName", "durationWeeks", "thumbnailUrl"} <= set(
+        product["metadata"])
+    assert product["metadata"]["instructorName"] == "Ada Lovelace"
+    [the_class] = catalog_export_page(cursor=page["pagination"]["nextCursor"])["products"]
+    assert the_class["type"] == "class" and the_class["metadata"]["instructorName"] == "Ada Lovelace"
+    [pushed] = outbox(Topic.CATALOG_SYNC)[0]["products"]
+    assert pushed["metadata"]["instructorName"] == "Ada Lovelace"
+    services.course_update(course=course, instructor_name="Grace Hopper", now=timezone.now())
+    assert outbox(Topic.CATALOG_SYNC)[-1]["products"][0]["metadata"]["instructorName"] == "Grace Hopper"
+    # Over HTTP, the answer passes the contract and keeps the names.
+    from django.test import Client
+
+    response = Client().get("/api/v2/commerce/catalog?limit=1",
+                            HTTP_AUTHORIZATION=f"Bearer {service_token('catalog:read')}")
+    assert response.status_code == 200
+    assert response.json()["data"]["products"][0]["metadata"]["instructorName"] == "Grace Hopper"
