@@ -334,8 +334,8 @@ class StepProbe:
         self.cpu: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.wall: dict[str, list[float]] = defaultdict(list)
 
-    def _ticks(self) -> dict[str, int]:
-        return {name: sum(process_ticks(pid) or 0 for pid in pids) for name, pids in self.pids.items()}
+    def _ticks(self) -> dict[str, dict[int, int]]:
+        return {name: {pid: process_ticks(pid) for pid in pids} for name, pids in self.pids.items()}
 
     def __call__(self, label: str | None) -> None:
         now = time.perf_counter()
@@ -343,8 +343,9 @@ class StepProbe:
             self.pids = {name: pids_of() for name, pids_of in self.groups.items()}
         else:
             ticks = self._ticks()
-            for name in self.pids:
-                self.cpu[label][name] += ticks[name] - self.last[name]
+            for name, by_pid in ticks.items():  # a process gone in between (a closed backend) counts 0
+                self.cpu[label][name] += sum(value - self.last[name][pid] for pid, value in by_pid.items()
+                                             if value is not None and self.last[name].get(pid) is not None)
             self.wall[label].append((now - self.at) * 1000)
         self.last, self.at = self._ticks(), time.perf_counter()
 
