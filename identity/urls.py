@@ -6,23 +6,26 @@ from django.urls import include, path, re_path
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from identity.api import auth, email_limits, roles, service
+from identity.api.serializers import DetailOutput
 from identity.views import pages
+from integration.contracts.base import ErrorSerializer
 from integration.routes import django_path
 from integration.topics import Topic
 
 
-def _documented(view, summary: str):
+def _documented(view, summary: str, responses=None):
     """dj-rest-auth's views, tagged and summarised in the OpenAPI schema like identity's own (a subclass:
     drf-spectacular's own dj-rest-auth extension replaces the original class's schema)."""
     subclass = type(view.__name__, (view,), {"__module__": __name__})
-    return extend_schema_view(post=extend_schema(tags=["identity"], summary=summary))(subclass)
+    return extend_schema_view(post=extend_schema(tags=["identity"], summary=summary, responses=responses))(subclass)
 
 
 urlpatterns = [
     # --- API: accounts and tokens (paths exactly as shared/API.md writes them) ---
     path("api/v1/auth/registration/", auth.RegisterApi.as_view(), name="rest_register"),
     path("api/v1/auth/registration/verify-email/", _documented(
-        VerifyEmailView, "Confirm an email address with the key from the confirmation email").as_view(),
+        VerifyEmailView, "Confirm an email address with the key from the confirmation email",
+        responses={200: DetailOutput, 400: ErrorSerializer, 404: ErrorSerializer}).as_view(),
         name="rest_verify_email"),
     path("api/v1/auth/registration/resend-email/", email_limits.ResendEmailVerificationApi.as_view(),
          name="rest_resend_email"),

@@ -7,6 +7,7 @@ can answer with a status its schema does not name (``tests/test_schema_fuzz.py``
 - 401 and 403 where the operation takes credentials (missing, invalid, expired or revoked; a session
   write without its CSRF token, a service token without the scope);
 - 400 and 413 where it takes a body (malformed JSON, too deep, too big) or query parameters;
+- 404 where it takes a ``cursor`` (the paginator's answer to a cursor it did not give out);
 - 429 where a throttle applies.
 """
 
@@ -18,6 +19,7 @@ COMMON_ERRORS = {
     "400": "Invalid input: the error body names the fields (validation_error) or the request is malformed.",
     "401": "Not authenticated: the credentials are missing, invalid, expired or revoked.",
     "403": "Not allowed: the caller lacks the role, the scope or the CSRF token.",
+    "404": "Not found (for a list: the cursor is not one this list gave out).",
     "413": "The body is larger than the deployment accepts.",
     "429": "Too many requests; Retry-After says when to try again.",
 }
@@ -33,8 +35,11 @@ class AutoSchema(SpectacularAutoSchema):
             codes += ["401", "403"]
         if "requestBody" in operation:
             codes += ["400", "413"]
-        if any(parameter.get("in") == "query" for parameter in operation.get("parameters", [])):
+        query = {parameter["name"] for parameter in operation.get("parameters", []) if parameter.get("in") == "query"}
+        if query:
             codes.append("400")
+        if "cursor" in query:
+            codes.append("404")
         if self.view.get_throttles():
             codes.append("429")
         responses = operation.setdefault("responses", {})

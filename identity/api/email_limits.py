@@ -11,9 +11,15 @@ from allauth.account import app_settings as account_settings
 from allauth.core import ratelimit
 from dj_rest_auth.registration.views import ResendEmailVerificationView
 from dj_rest_auth.views import PasswordResetView
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.response import Response
 
+from identity.api.serializers import DetailOutput
+from integration.contracts.base import ErrorSerializer
 from integration.errors import ThrottledError
+
+# Both answer 200 {"detail"} whether or not the email has an account (nothing to probe accounts with).
+ANSWERS = {200: DetailOutput, 400: ErrorSerializer, 429: ErrorSerializer}
 
 
 def _email_of(request) -> str:
@@ -29,6 +35,7 @@ def _period_seconds(action: str) -> int:
     return max((int(rate.duration) for rate in rates), default=60)
 
 
+@extend_schema_view(post=extend_schema(responses=ANSWERS))
 class PasswordResetApi(PasswordResetView):
     def post(self, request, *args, **kwargs):
         email = _email_of(request)
@@ -38,6 +45,7 @@ class PasswordResetApi(PasswordResetView):
         return super().post(request, *args, **kwargs)
 
 
+@extend_schema_view(post=extend_schema(responses=ANSWERS))
 class ResendEmailVerificationApi(ResendEmailVerificationView):
     def create(self, request, *args, **kwargs):
         email = _email_of(request)

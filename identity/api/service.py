@@ -87,7 +87,7 @@ class _UserLookupApi(APIView):
 
 
 class UserFindApi(_UserLookupApi):
-    @extend_schema(tags=["service"], parameters=[UserFindQuerySerializer], responses={200: UserRefSerializer, **ERRORS},
+    @extend_schema(tags=["service"], parameters=[UserFindQuerySerializer], responses={200: UserRefSerializer, 404: ErrorSerializer, **ERRORS},
                    summary="The Commerce user with this email (scope users:read)")
     def get(self, request):
         query = UserFindQuerySerializer(data=request.query_params)
@@ -97,14 +97,14 @@ class UserFindApi(_UserLookupApi):
 
 
 class UserGetApi(_UserLookupApi):
-    @extend_schema(tags=["service"], responses={200: UserRefSerializer, **ERRORS},
+    @extend_schema(tags=["service"], responses={200: UserRefSerializer, 404: ErrorSerializer, **ERRORS},
                    summary="The Commerce user with this id (scope users:read)")
     def get(self, request, userId: str):
         return Response(port_wire_answer("identity.user_get", LocalIdentity().user_get(user_id=userId)))
 
 
 class PlatformPayeeApi(_UserLookupApi):
-    @extend_schema(tags=["service"], responses={200: UserRefSerializer, **ERRORS},
+    @extend_schema(tags=["service"], responses={200: UserRefSerializer, 404: ErrorSerializer, **ERRORS},
                    summary="The platform's own payee account (scope users:read)")
     def get(self, request):
         return Response(port_wire_answer("identity.platform_payee", LocalIdentity().platform_payee()))

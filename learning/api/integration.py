@@ -4,6 +4,7 @@ Each answers ``port_wire_answer`` of the same ``LocalLearning`` method the in-pr
 so both transports give the same shape.
 """
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -97,7 +98,8 @@ class InteractionStatusApi(APIView):
 
     @extend_schema(operation_id="lms_interaction_status", tags=["lms integration"],
                    summary="The instructor interaction requirement of one enrollment (002)",
-                   responses={200: InteractionStatusSerializer, 401: ERROR, 403: ERROR, 404: ERROR})
+                   parameters=[OpenApiParameter("enrollmentId", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+                   responses={200: InteractionStatusSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR})
     def get(self, request, enrollmentId: str):
         return Response(port_wire_answer("learning.interaction_status",
                                          LocalLearning().interaction_status(enrollment_id=enrollmentId)))

@@ -1,6 +1,7 @@
 """``GET|PUT /api/v2/courses/{id}/revenue-config/`` (shared/API.md) and the same for programs."""
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -107,7 +108,8 @@ class RevenueConfigApi(APIView):
 
     @extend_schema(tags=["revenue"],
                    summary="The revenue config in force (or the next one), with its history",
-                   parameters=[OpenApiParameter("on", str, description="A date (YYYY-MM-DD): the version in force then")],
+                   parameters=[OpenApiParameter("on", OpenApiTypes.DATE,
+                                               description="A date (YYYY-MM-DD): the version in force then")],
                    responses={200: ConfigWithHistorySerializer, 401: ErrorSerializer, 403: ErrorSerializer,
                               404: ErrorSerializer})
     def get(self, request, external_id: str):
