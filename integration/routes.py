@@ -50,6 +50,7 @@ TOPICS: dict[str, Route] = {r.name: r for r in [
           scope="roles:write"),
     # Both ends are LMS apps (learning -> revenue), so it travels in process in every deployment.
     Route(Topic.ENROLLMENT_LIFECYCLE, LMS, "POST", "/api/v2/webhooks/lms/enrollment-lifecycle", SIGNED),
+    Route(Topic.STAFF_ROLE_CHANGED, LMS, "POST", "/api/v2/webhooks/lms/staff-role-changed", SIGNED),
 ]}
 
 # Synchronous port calls ("<port>.<method>"), answered at once.

@@ -14,3 +14,6 @@ class Topic(StrEnum):
     ROLE_REVOKE = "identity.role_revoke"
     # learning -> revenue: activation, completion, interaction met, revocation, expiry (owner: learning).
     ENROLLMENT_LIFECYCLE = "enrollment.lifecycle"
+    # learning -> revenue: a staff role that maps to a Commerce role (billing-admin) was granted or removed
+    # (owner: learning; revenue's billing_admin_role_sync acts on it).
+    STAFF_ROLE_CHANGED = "lms.staff_role_changed"

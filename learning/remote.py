@@ -29,6 +29,16 @@ def enrollment_lifecycle_send(*, event: str, payload: dict) -> None:
                 aggregate_key=f"enrollment:{payload['enrollmentId']}")
 
 
+def staff_role_changed_send(*, event: str, membership_id: int, lms_user_id: str, commerce_user_id: str,
+                            department_id: str, role: str, holds_role: bool, changed_at) -> None:
+    """``lms.staff_role_changed`` to the revenue app (which maps billing-admin to Commerce's commerce-admin)."""
+    key = f"{event}:{membership_id}"
+    outbox_send(topic=Topic.STAFF_ROLE_CHANGED, aggregate_key=f"lms-user:{lms_user_id}", payload={
+        "source": "lms", "idempotencyKey": key, "event": event, "lmsUserId": lms_user_id,
+        "commerceUserId": commerce_user_id, "departmentId": department_id, "role": role, "holdsRole": holds_role,
+        "changedAt": changed_at})
+
+
 def enrollment_lifecycle_send_many(*, event: str, payloads: list[dict]) -> None:
     """:func:`enrollment_lifecycle_send` for several enrollments, written in one statement."""
     messages = []

@@ -55,6 +55,8 @@ TOPIC_CONTRACTS: dict[str, Contract] = {
                                identity.RoleGrant, identity.RoleChange),
     Topic.ROLE_REVOKE: Contract(identity.RoleRevokeMessageSerializer, identity.GrantRoleResponseSerializer,
                                 identity.RoleRevoke, identity.RoleChange),
+    Topic.STAFF_ROLE_CHANGED: Contract(learning.StaffRoleChangedSerializer, learning.EnrollmentLifecycleResponseSerializer,
+                                       learning.StaffRoleChanged, learning.EnrollmentLifecycleAnswer),
     Topic.ENROLLMENT_LIFECYCLE: Contract(learning.EnrollmentLifecycleSerializer,
                                          learning.EnrollmentLifecycleResponseSerializer,
                                          learning.EnrollmentLifecycle, learning.EnrollmentLifecycleAnswer),

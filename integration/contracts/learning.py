@@ -590,3 +590,33 @@ class EntitlementLinePage(WireModel):
 
     lines: tuple[EntitlementLineRef, ...] = ()
     next_cursor: str | None = None
+
+
+# --- lms.staff_role_changed (learning -> revenue) ------------------------------------------
+# A department membership whose role maps to a Commerce role (billing-admin -> commerce-admin, with
+# BILLING_ADMIN_MAPS_TO_COMMERCE_ADMIN) was granted or removed; ``holdsRole`` is whether the person still
+# holds that role in any department afterwards. Answered like enrollment.lifecycle ({success, status?}).
+
+class StaffRoleChangedSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(LMS_SOURCE)
+    idempotencyKey = _id()
+    event = serializers.ChoiceField(["membership.granted", "membership.revoked"])
+    lmsUserId = _id()
+    commerceUserId = _id()
+    departmentId = _id()
+    role = serializers.ChoiceField(["billing-admin"])
+    holdsRole = serializers.BooleanField()
+    changedAt = serializers.DateTimeField()
+
+
+@frozen
+class StaffRoleChanged(WireModel):
+    source: str
+    idempotency_key: str
+    event: str
+    lms_user_id: str
+    commerce_user_id: str
+    department_id: str
+    role: str
+    holds_role: bool
+    changed_at: datetime

@@ -2,7 +2,9 @@
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from learning import remote
 from learning.errors import DepartmentInvalid, LmsUserNotFound
@@ -22,19 +24,40 @@ def lms_user_for_email(*, email: str, now: datetime) -> LmsUser:
     return lms_user_sync_from_commerce(commerce_user_id=found[0], email=found[1], now=now)
 
 
+# Staff roles that map to a Commerce role: their grant and removal tell the revenue app (which asks identity).
+MAPPED_ROLES = {StaffRole.BILLING_ADMIN}
+
+
+def _role_change_send(*, membership: Membership, event: str, now: datetime) -> None:
+    """``lms.staff_role_changed`` for a mapped role, when the mapping is on and the person has a Commerce id."""
+    user = membership.user
+    if (membership.role not in MAPPED_ROLES or not user.commerce_user_id
+            or not settings.BILLING_ADMIN_MAPS_TO_COMMERCE_ADMIN):
+        return
+    holds = Membership.objects.filter(user=user, role=membership.role).exclude(pk=membership.pk).exists() or (
+        event == "membership.granted")
+    remote.staff_role_changed_send(event=event, membership_id=membership.pk, lms_user_id=str(user.pk),
+                                   commerce_user_id=user.commerce_user_id, department_id=str(membership.department_id),
+                                   role=membership.role, holds_role=holds, changed_at=now)
+
+
 @transaction.atomic
 def membership_grant(*, user: LmsUser, department: Department, role: str, granted_by: LmsUser | None,
                      now: datetime) -> Membership:
     if role not in StaffRole.values:
         raise DepartmentInvalid(f"Unknown staff role {role!r}.", details={"role": role})
-    membership, _ = Membership.objects.get_or_create(user=user, department=department, role=role,
-                                                     defaults={"granted_at": now, "granted_by": granted_by})
+    membership, created = Membership.objects.get_or_create(user=user, department=department, role=role,
+                                                           defaults={"granted_at": now, "granted_by": granted_by})
     if LmsUserType.STAFF not in user.user_types:
         user.user_types = [*user.user_types, LmsUserType.STAFF.value]
         user.save(update_fields=["user_types", "updated_at"])
+    if created:
+        _role_change_send(membership=membership, event="membership.granted", now=now)
     return membership
 
 
 @transaction.atomic
-def membership_revoke(*, membership: Membership) -> None:
+def membership_revoke(*, membership: Membership, now: datetime | None = None) -> None:
+    membership = Membership.objects.select_related("user").select_for_update(of=("self",)).get(pk=membership.pk)
+    _role_change_send(membership=membership, event="membership.revoked", now=now or timezone.now())
     membership.delete()
