@@ -216,4 +216,7 @@ def test_the_lms_nav_links_the_revenue_pages_for_staff_only(client):
     page = client.get("/lms/").content.decode()
     assert ">My earnings</a>" in page and 'href="/lms/earnings/"' in page
     assert ">Revenue splits</a>" in page and 'href="/lms/revenue/"' in page
+    assert 'href="/lms/admin/"' not in page  # course staff only, no department membership
+    lms_login(client, MembershipFactory(role="department-admin").user)
+    assert 'href="/lms/admin/"' in client.get("/lms/").content.decode()
     assert client.get("/lms/earnings/").status_code == 200
