@@ -17,3 +17,5 @@ class RevenueConfig(AppConfig):
             registry.register_handler(lifecycle, handlers.enrollment_lifecycle)
         # Learning answers the erasure; revenue erases its own copy of the person in the same transaction.
         registry.register_extra_handler(Topic.USER_ERASED, handlers.user_erased)
+        # A billing-admin membership granted or removed on the LMS (spec 4.3's commerce-admin mapping).
+        registry.register_handler(Topic.STAFF_ROLE_CHANGED, handlers.staff_role_changed)

@@ -6,9 +6,11 @@ from dataclasses import asdict, is_dataclass
 from django.utils import timezone
 
 from integration.contracts.identity import UserErased
+from integration.contracts.learning import EnrollmentLifecycleAnswer, StaffRoleChanged
 from integration.registry import Delivery
-from revenue.services.erasure import account_erase
+from revenue.services.erasure import account_erase, erased_among
 from revenue.services.lifecycle import LIFECYCLE_EVENTS, lifecycle_event_record
+from revenue.services.roles import billing_admin_role_sync
 
 
 def _wire(message) -> dict:
@@ -35,3 +37,14 @@ def enrollment_lifecycle(message, *, delivery: Delivery) -> dict:
 def user_erased(message: UserErased, *, delivery: Delivery) -> None:
     """The person's emails leave revenue's records; their shares and earnings stay under the same id."""
     account_erase(commerce_user_id=message.commerce_user_id, erased_at=message.erased_at, now=timezone.now())
+
+
+def staff_role_changed(message: StaffRoleChanged, *, delivery: Delivery) -> EnrollmentLifecycleAnswer:
+    """Topic ``lms.staff_role_changed`` (learning): a billing-admin membership granted or removed. ``holdsRole``
+    says whether the person still is one in any department, so the last removal revokes ``commerce-admin``
+    (when BILLING_ADMIN_MAPS_TO_COMMERCE_ADMIN is on; off, nothing is sent)."""
+    if erased_among([message.commerce_user_id]):
+        return EnrollmentLifecycleAnswer(success=True, status="ignored")
+    changed = billing_admin_role_sync(commerce_user_id=message.commerce_user_id, is_billing_admin=message.holds_role,
+                                      now=timezone.now())
+    return EnrollmentLifecycleAnswer(success=True, status="changed" if changed else "unchanged")
