@@ -413,6 +413,9 @@ class Enrollment(models.Model):
     commerce_order_item_id = models.CharField(max_length=64, blank=True)
     commerce_transaction_id = models.CharField(max_length=128, blank=True)
     amount = models.DecimalField(max_digits=19, decimal_places=4, null=True, blank=True)
+    processor_fee = models.DecimalField(
+        max_digits=19, decimal_places=4, null=True, blank=True,
+        help_text="The grant's metadata.processorFee, kept so a sale approved later is split on the same net.")
     currency = models.CharField(max_length=3, blank=True)
     granted_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)

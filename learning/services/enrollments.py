@@ -85,7 +85,13 @@ def _activated_payload(enrollment: Enrollment, *, now: datetime, extra: dict | N
     for key in ("grossAmount", "processorFee"):
         if extra and extra.get(key) is not None:
             payload[key] = Decimal(str(extra[key]))
+    if "processorFee" not in payload and enrollment.processor_fee is not None:  # approved after the grant
+        payload["processorFee"] = enrollment.processor_fee
     return payload
+
+
+def _fee_of(extra: dict | None) -> Decimal | None:
+    return Decimal(str(extra["processorFee"])) if extra and extra.get("processorFee") is not None else None
 
 
 def _email(enrollment: Enrollment, template: str, **context) -> None:
@@ -142,7 +148,7 @@ def enrollment_open(*, user: LmsUser, course: Course | None = None, program: Pro
         instructor=_default_instructor(course, course_class), source=source,
         status=EnrollmentStatus.PENDING if pending else EnrollmentStatus.ACTIVE,
         commerce_order_id=order_id, commerce_order_item_id=order_item_id, commerce_transaction_id=transaction_id,
-        amount=amount, currency=currency, granted_at=granted_at,
+        amount=amount, processor_fee=_fee_of(extra), currency=currency, granted_at=granted_at,
         expires_at=expires_at if expires_at and expires_at > granted_at else None,
         created_at=now, updated_at=now)
     try:
@@ -243,7 +249,8 @@ def enrollments_open_many(*, user: LmsUser, requests: list[OpenRequest], now: da
             source=request.source,
             status=EnrollmentStatus.PENDING if offering.requires_approval else EnrollmentStatus.ACTIVE,
             commerce_order_id=request.order_id, commerce_order_item_id=request.order_item_id,
-            commerce_transaction_id=request.transaction_id, amount=request.amount, currency=request.currency,
+            commerce_transaction_id=request.transaction_id, amount=request.amount,
+            processor_fee=_fee_of(request.extra), currency=request.currency,
             granted_at=request.granted_at,
             expires_at=request.expires_at if request.expires_at and request.expires_at > request.granted_at
             else None,
