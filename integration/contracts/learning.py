@@ -154,7 +154,7 @@ class CatalogExportProductSerializer(serializers.Serializer):
     type = serializers.ChoiceField(PRODUCT_TYPES)
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
-    suggestedPrice = MoneyField()
+    suggestedPrice = MoneyField(coerce_to_string=False)  # spec 6.2.3 writes a JSON number
     currency = CurrencyField()
     status = serializers.ChoiceField(["published", "archived"])
     metadata = CatalogExportMetadataSerializer()
