@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 
 from revenue.models import RevenueConfig
-from tests.browser.test_sso import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.learning.factories import CourseFactory, LmsUserFactory
 
 
