@@ -8,99 +8,40 @@ handoff between two origins, and the outbox's signed webhooks.
 """
 
 import json
-import os
 import re
 import secrets
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
 import requests
-from django.conf import settings
 
-ROOT = Path(settings.BASE_DIR)
-PASSWORD = "split-pass-phrase-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Service:
-    """One deployment: its environment, its manage.py, and a running server."""
-
-    def __init__(self, *, role: str, host: str, tmp: Path, shared: dict):
-        self.port = _free_port()
-        self.url = f"http://{host}:{self.port}"
-        var = tmp / role
-        var.mkdir()
-        self.env = {
-            **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}},
-            **shared,
-            "SERVICE_ROLE": role,
-            "VAR_DIR": str(var),
-            "DATABASE_URL": f"sqlite:///{var / 'db.sqlite3'}",
-            "STATIC_ROOT": str(var / "static"),
-            "API_THROTTLING": "off",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-        }
-        self.process: subprocess.Popen | None = None
-
-    def manage(self, *args: str, stdin: str | None = None) -> str:
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, input=stdin,
-                                capture_output=True, text=True, timeout=180)
-        assert result.returncode == 0, result.stderr[-2000:]
-        return result.stdout
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.3)
-        raise AssertionError(f"{self.env['SERVICE_ROLE']} did not become ready")
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(timeout=20)
+from tests.split_services import PASSWORD, Service, collect_static
 
 
 @pytest.fixture(scope="module")
-def deployments(tmp_path_factory):
+def deployments(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("split")
     lms_secret = secrets.token_urlsafe(24)
     shared = {"WEBHOOK_SECRETS": secrets.token_urlsafe(32),
               "SERVICE_TOKEN_SIGNING_KEY": secrets.token_urlsafe(48)}
     # Two host names, so each side keeps its own cookies (cookies ignore the port).
-    commerce = Service(role="commerce", host="127.0.0.1", tmp=tmp, shared=shared)
-    lms = Service(role="lms", host="localhost", tmp=tmp, shared=shared)
+    static_root = collect_static(tmp)  # DEBUG is off: pages name the hashed files
+    commerce = Service(role="commerce", host="127.0.0.1", tmp=tmp, shared=shared, static_root=static_root)
+    lms = Service(role="lms", host="localhost", tmp=tmp, shared=shared, static_root=static_root)
+    request.addfinalizer(commerce.stop)
+    request.addfinalizer(lms.stop)
     commerce.env["LMS_BASE_URL"] = lms.url
     lms.env.update({"COMMERCE_BASE_URL": commerce.url, "SERVICE_CLIENT_ID": "lms-service",
                     "SERVICE_CLIENT_SECRET": lms_secret})
     for service in (commerce, lms):
         service.manage("migrate", "--noinput")
-        service.manage("collectstatic", "--noinput")  # DEBUG is off: pages name the hashed files
     # The secret on standard input: never in the process list (and a leading "-" is no problem).
     commerce.manage("create_service_client", "lms-service", "--secret-stdin",
                     "--scope", "tokens:validate", "--scope", "users:read", stdin=lms_secret + "\n")
     commerce.manage("identity_phase", "2")
     commerce.start()
     lms.start()
-    yield commerce, lms
-    commerce.stop()
-    lms.stop()
+    return commerce, lms
 
 
 def _register_and_login(commerce: Service, email: str) -> dict:
