@@ -508,13 +508,17 @@ def run(args, healthz_seconds: float, work_dir: Path, processes: Processes) -> i
     print(f"  warming up (gunicorn -w {args.web_workers}, celery --concurrency {args.celery_concurrency}) ...",
           flush=True)
     warm = Recorder()
-    for _ in range(2):  # purchases through the worker, and every code path in each web worker
-        scenarios.purchase(client, warm)
-        for step in (scenarios.healthz, scenarios.validate_token, scenarios.catalog_page):
-            for _ in range(args.web_workers * 3):
-                step(client, warm)
+    try:
+        for _ in range(2):  # purchases through the worker, and every code path in each web worker
+            scenarios.purchase(client, warm)
+            for step in (scenarios.healthz, scenarios.validate_token, scenarios.catalog_page):
+                for _ in range(args.web_workers * 3):
+                    step(client, warm)
+    except Unexpected:
+        pass
     if warm.failures:
-        raise RuntimeError("warm-up failed: " + "; ".join(warm.failures))
+        raise RuntimeError("warm-up failed: " + "; ".join(warm.failures) + "\n--- gunicorn log (end)\n"
+                           + processes.log_tail("gunicorn") + "\n--- celery log (end)\n" + processes.log_tail("celery"))
     probe = StepProbe(groups)
     if args.breakdown:
         print(f"  {args.breakdown} purchases by one client, CPU per step ...", flush=True)
