@@ -147,12 +147,14 @@ def my_earnings(request):
         return _login_redirect(request)
     if not caller.commerce_user_id:
         return _render(request, "revenue/earnings.html", {"no_account": True, "courses": [], "page": None})
-    filterset = EarningsFilter(request.GET or None, queryset=earnings_shares(payee_commerce_user_id=caller.commerce_user_id))
+    courses = earnings_by_course(payee_commerce_user_id=caller.commerce_user_id)
+    names = {course.external_id: course.title or course.external_id for course in courses}
+    filterset = EarningsFilter(request.GET or None, courses=sorted(names.items(), key=lambda item: item[1].lower()),
+                               queryset=earnings_shares(payee_commerce_user_id=caller.commerce_user_id))
     page = _page(request, filterset.qs)
     facts = enrollment_facts_for(enrollment_ids=[share.sale.enrollment_id for share in page])
     rows = [{"share": share, "waiting_for": hold_reason(share, facts.get(share.sale.enrollment_id))}
             for share in page]
-    courses = earnings_by_course(payee_commerce_user_id=caller.commerce_user_id)
     return _render(request, "revenue/earnings.html", {
         "filter": filterset, "page": page, "rows": rows, "courses": courses, "held": ShareStatus.HELD,
         "query": _query_without_page(request)})

@@ -97,10 +97,10 @@ def test_my_earnings_per_course_and_what_waits(client, people, course, django_as
     html = page.content.decode()
     assert page.status_code == 200
     assert "Data science" in html
-    assert "173.64 USD" in html  # 3 x 57.88 earned as the instructor
+    assert "$173.64" in html  # 3 x 57.88 earned as the instructor
     assert "for your interaction with the learner" in html
     assert "for the learner to complete" in html
-    waiting = client.get("/lms/earnings/?waiting=true&q=data").content.decode()
+    waiting = client.get("/lms/earnings/?waiting=yes&q=data").content.decode()
     assert waiting.count("badge-held") == 3
     assert client.get("/lms/earnings/?status=released").content.decode().count("badge-released") == 0
 
@@ -122,3 +122,48 @@ def test_someone_without_revenue_rights_sees_no_split_and_costs_no_query_per_row
     with django_assert_max_num_queries(10):
         html = client.get("/lms/revenue/").content.decode()
     assert "Course 1" not in html and "No revenue split that you manage" in html
+
+
+def _shares_table(html: str) -> str:
+    return html[html.index('data-testid="earnings-shares"'):]
+
+
+@pytest.mark.parametrize(("currency", "amount", "shown", "raw"), [
+    ("USD", "99.99", "$30.00", "30.0000"), ("JPY", "1000", "¥300", "300.0000"), ("KWD", "9.999", "KWD3.000", "3.0000")])
+def test_every_amount_on_my_earnings_is_in_the_currencys_minor_unit(client, people, course, currency, amount,
+                                                                    shown, raw):
+    config_set(external_id=str(course.pk), instructor_email="teach@example.com", basis="gross", title="Data science")
+    now = timezone.now()
+    payload = activated(course_id=str(course.pk), activated_at=now, amount=amount, currency=currency, fee=None)
+    lifecycle_event_record(idempotency_key="a", event="enrollment.activated", payload=payload, now=now)
+    lms_login(client, LmsUserFactory(commerce_user_id=str(people["instructor"].pk), email="teach@example.com"))
+    html = client.get("/lms/earnings/").content.decode()
+    shares = _shares_table(html)
+    assert shown in shares and shown in html[:html.index('data-testid="earnings-shares"')]
+    assert raw not in html  # the stored 4 decimal places never reach the page
+
+
+def test_the_waiting_filter_is_all_waiting_or_not_waiting_and_defaults_to_all(client, people, course):
+    config_set(external_id=str(course.pk), instructor_email="teach@example.com", release_policy="on_completion",
+               title="Data science")
+    other = CourseFactory(title="Statistics")
+    config_set(external_id=str(other.pk), instructor_email="teach@example.com", title="Statistics")
+    now = timezone.now()
+    for n, course_id in enumerate((str(course.pk), str(other.pk))):
+        payload = activated(course_id=course_id, activated_at=now)
+        lifecycle_event_record(idempotency_key=f"a{n}", event="enrollment.activated", payload=payload, now=now)
+    lms_login(client, LmsUserFactory(commerce_user_id=str(people["instructor"].pk), email="teach@example.com"))
+    html = client.get("/lms/earnings/").content.decode()
+    select = html[html.index('name="waiting"'):]
+    select = select[:select.index("</select>")]
+    assert "Unknown" not in select and ">All<" in select and ">Waiting<" in select and ">Not waiting<" in select
+    assert '<option value="" selected>All</option>' in select
+    assert _shares_table(html).count("<tr>") == 3  # header + both shares
+    assert _shares_table(client.get("/lms/earnings/?waiting=yes").content.decode()).count("badge-held") == 1
+    not_waiting = _shares_table(client.get("/lms/earnings/?waiting=no").content.decode())
+    assert "badge-held" not in not_waiting and "Statistics" in not_waiting
+    # The course filter lists the payee's courses by name.
+    course_select = html[html.index('name="course"'):]
+    assert "Data science" in course_select[:course_select.index("</select>")]
+    assert "Statistics" in _shares_table(client.get(f"/lms/earnings/?course={other.pk}").content.decode())
+    assert "Data science" not in _shares_table(client.get(f"/lms/earnings/?course={other.pk}").content.decode())
