@@ -71,7 +71,7 @@ def cart_representation(*, cart, quote, error=None) -> dict:
     currency = quote.currency
     return {
         "id": str(cart.id), "couponCode": quote.coupon_code or None,
-        "items": [{"id": item.pk, "productId": product.id, "name": product.name, "productType": product.type,
+        "items": [{"id": str(item.pk), "productId": product.id, "name": product.name, "productType": product.type,
                    "quantity": item.quantity, "unitPrice": money(product.price, currency), "currency": currency,
                    "bundleItems": [{"productId": part.product_id, "name": part.name,
                                     "allocatedPrice": money(part.allocated_price, currency)}
