@@ -304,6 +304,10 @@ class Question(models.Model):
     prompt = models.TextField()
     choices = models.JSONField(default=list, blank=True, help_text="Multiple choice: the options, in order.")
     correct_choice = models.PositiveSmallIntegerField(null=True, blank=True)
+    correct_choices = models.JSONField(
+        default=list, blank=True,
+        help_text="Several right answers ('select all that apply'): every correct index, correct_choice the first; "
+                  "empty when correct_choice is the only one.")
     points = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
@@ -318,6 +322,18 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return self.prompt[:60]
+
+    @property
+    def correct_indexes(self) -> list[int]:
+        """Every correct choice's index (multiple choice), in order."""
+        if self.kind != QuestionKind.MULTIPLE_CHOICE or self.correct_choice is None:
+            return []
+        return sorted({self.correct_choice, *self.correct_choices})
+
+    @property
+    def select_all(self) -> bool:
+        """Whether the learner picks every right answer (several are correct) rather than the one."""
+        return len(self.correct_indexes) > 1
 
 
 # ---------------------------------------------------------------------------

@@ -398,6 +398,8 @@ class QuestionOutput(serializers.Serializer):
     kind = serializers.CharField()
     prompt = serializers.CharField()
     choices = serializers.ListField(child=serializers.CharField())
+    selectAll = serializers.BooleanField(source="select_all", help_text="Several choices are right: answer with "
+                                                                          "the list of every right index")
     points = serializers.IntegerField()
 
 
@@ -415,6 +417,8 @@ class QuestionInput(serializers.Serializer):
     prompt = serializers.CharField(max_length=5000)
     choices = serializers.ListField(child=serializers.CharField(max_length=500), required=False, default=list)
     correctChoice = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    correctChoices = serializers.ListField(child=serializers.IntegerField(min_value=0), required=False,
+                                           max_length=20, help_text="Several right answers (select all that apply)")
     points = serializers.IntegerField(required=False, default=1, min_value=1, max_value=100)
 
 

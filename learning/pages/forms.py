@@ -91,8 +91,11 @@ class QuestionForm(forms.Form):
     prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, label="Question")
     choices = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
                               help_text="Multiple choice: one choice per line.")
-    correct_choice = forms.IntegerField(min_value=1, max_value=20, required=False, label="Correct choice (number)",
-                                        help_text="Multiple choice: the number of the correct line, from 1.")
+    correct_choice = forms.RegexField(regex=r"^\s*\d{1,2}(\s*,\s*\d{1,2})*\s*$", required=False, max_length=100,
+                                      label="Correct choice number(s)",
+                                      help_text="Multiple choice: the number of the correct line, from 1; several "
+                                                "numbers (e.g. 1, 3) when several are right.",
+                                      error_messages={"invalid": "Line numbers, separated by commas."})
     points = forms.IntegerField(min_value=1, max_value=100, initial=1)
 
     def clean(self):
@@ -103,11 +106,15 @@ class QuestionForm(forms.Form):
         data = super().clean()
         if self.errors:
             return data
-        correct = data.get("correct_choice")
+        numbers = [int(part) for part in (data.get("correct_choice") or "").split(",") if part.strip()]
+        correct = [number - 1 for number in numbers]
+        # The services' arguments; checked here too, so a bad question comes back as form errors.
+        question = {"kind": data["kind"], "prompt": data["prompt"], "choices": (data.get("choices") or "").splitlines(),
+                    "correct_choice": (correct[0] if len(correct) == 1 else correct) if correct else None,
+                    "points": data["points"]}
         try:
-            data["question"] = checked_question(
-                kind=data["kind"], prompt=data["prompt"], choices=(data.get("choices") or "").splitlines(),
-                correct_choice=correct - 1 if correct else None, points=data["points"])
+            checked_question(**question)
+            data["question"] = question
         except ExamInvalid as exc:
             fields = {"choices": "choices", "correctChoice": "correct_choice", "prompt": "prompt", "points": "points",
                       "kind": "kind"}
@@ -118,5 +125,5 @@ class QuestionForm(forms.Form):
     @classmethod
     def initial_of(cls, question) -> dict:
         return {"kind": question.kind, "prompt": question.prompt, "choices": "\n".join(question.choices or []),
-                "correct_choice": question.correct_choice + 1 if question.correct_choice is not None else None,
+                "correct_choice": ", ".join(str(index + 1) for index in question.correct_indexes),
                 "points": question.points}

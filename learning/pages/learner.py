@@ -95,6 +95,11 @@ def exam_page(request, exam_id):
     if request.method == "POST":
         answers = {}
         for question in questions:
+            if question.select_all:
+                picked = request.POST.getlist(f"q-{question.pk}")
+                if picked:
+                    answers[str(question.pk)] = [int(v) if v.isdigit() else v for v in picked]
+                continue
             value = request.POST.get(f"q-{question.pk}", "")
             if value != "":
                 answers[str(question.pk)] = value if question.kind == "short_answer" else int(value) \

@@ -327,7 +327,7 @@ def lesson_update(*, lesson: Lesson, title: str, body: str, video_url: str) -> L
 @transaction.atomic
 def exam_create(*, course: Course, title: str, pass_mark: int = 70, max_attempts: int = 3,
                 questions: list[dict] = (), now: datetime) -> Exam:
-    """``questions``: ``{"kind", "prompt", "choices"?, "correctChoice"?, "points"?}`` each."""
+    """``questions``: ``{"kind", "prompt", "choices"?, "correctChoice"?, "correctChoices"?, "points"?}`` each."""
     if not 0 <= pass_mark <= 100 or max_attempts < 1:
         raise InvalidAnswers("The pass mark is a percent and an exam allows at least one attempt.")
     exam = Exam.objects.create(course=course, title=title, pass_mark=pass_mark, max_attempts=max_attempts,
@@ -336,14 +336,17 @@ def exam_create(*, course: Course, title: str, pass_mark: int = 70, max_attempts
     for index, question in enumerate(questions, start=1):
         kind = question["kind"]
         choices = list(question.get("choices") or [])
-        correct = question.get("correctChoice")
+        several = sorted({int(i) for i in question.get("correctChoices") or []})
+        correct = several[0] if several else question.get("correctChoice")
         if kind == QuestionKind.MULTIPLE_CHOICE and (len(choices) < 2 or correct is None
-                                                     or not 0 <= int(correct) < len(choices)):
+                                                     or not 0 <= int(correct) < len(choices)
+                                                     or any(not 0 <= i < len(choices) for i in several)):
             raise InvalidAnswers("A multiple-choice question needs two choices or more and a correct one.",
                                  details={"question": index})
         if kind == QuestionKind.SHORT_ANSWER:
-            choices, correct = [], None
+            choices, correct, several = [], None, []
         rows.append(Question(exam=exam, position=index, kind=kind, prompt=question["prompt"], choices=choices,
-                             correct_choice=correct, points=int(question.get("points") or 1)))
+                             correct_choice=correct, correct_choices=several if len(several) > 1 else [],
+                             points=int(question.get("points") or 1)))
     Question.objects.bulk_create(rows)
     return exam

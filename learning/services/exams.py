@@ -34,9 +34,13 @@ def _checked_settings(*, title: str, pass_mark, max_attempts) -> tuple[str, int,
     return title, pass_mark, max_attempts
 
 
-def checked_question(*, kind: str, prompt: str, choices: list[str] | None = None, correct_choice: int | None = None,
-                     points: int = 1) -> dict:
-    """The question's fields as stored (``correct_choice`` counted from 0), or :class:`ExamInvalid`."""
+def checked_question(*, kind: str, prompt: str, choices: list[str] | None = None,
+                     correct_choice: int | list[int] | None = None, points: int = 1) -> dict:
+    """The question's fields as stored, or :class:`ExamInvalid`.
+
+    ``correct_choice`` counts from 0: one index, or a list of them when several choices are right (the
+    learner then selects all that apply).
+    """
     prompt = (prompt or "").strip()
     problems = {}
     if kind not in QuestionKind.values:
@@ -51,14 +55,19 @@ def checked_question(*, kind: str, prompt: str, choices: list[str] | None = None
             problems["choices"] = f"From 2 to {MAX_CHOICES} choices of at most 500 characters each."
         elif len(set(clean)) != len(clean):
             problems["choices"] = "Each choice once."
-        elif (not isinstance(correct_choice, int) or isinstance(correct_choice, bool)
-              or not 0 <= correct_choice < len(clean)):
-            problems["correctChoice"] = "Say which of the choices is correct."
+        else:
+            correct = correct_choice if isinstance(correct_choice, list | tuple) else [correct_choice]
+            if not correct or any(not isinstance(index, int) or isinstance(index, bool)
+                                  or not 0 <= index < len(clean) for index in correct):
+                problems["correctChoice"] = "Say which of the choices are correct (by their numbers)."
+            else:
+                correct = sorted(set(correct))
     else:
-        clean, correct_choice = [], None
+        clean, correct = [], []
     if problems:
         raise ExamInvalid("; ".join(problems.values()), details=problems)
-    return {"kind": kind, "prompt": prompt, "choices": clean, "correct_choice": correct_choice, "points": points}
+    return {"kind": kind, "prompt": prompt, "choices": clean, "correct_choice": correct[0] if correct else None,
+            "correct_choices": correct if len(correct) > 1 else [], "points": points}
 
 
 @transaction.atomic

@@ -99,7 +99,17 @@ def exam_attempt_submit(*, user: LmsUser, exam: Exam, answers: dict, now: dateti
     points, waiting = {}, False
     for qid, question in questions.items():
         answer = answers.get(qid)
-        if question.kind == QuestionKind.MULTIPLE_CHOICE:
+        if question.kind == QuestionKind.MULTIPLE_CHOICE and question.select_all:
+            # Several right answers: full points for exactly the right set, none otherwise.
+            chosen = answer if isinstance(answer, list) else ([] if answer is None else [answer])
+            if any(isinstance(index, bool) or not str(index).isdigit() or not 0 <= int(index) < len(question.choices)
+                   for index in chosen):
+                raise InvalidAnswers(details={"question": qid, "reason": "choose among the choices by index"})
+            picked = sorted({int(index) for index in chosen})
+            if answer is not None:
+                answers[qid] = picked
+            points[qid] = question.points if picked == question.correct_indexes else 0
+        elif question.kind == QuestionKind.MULTIPLE_CHOICE:
             if answer is not None and (isinstance(answer, bool) or not str(answer).lstrip("-").isdigit()
                                        or not 0 <= int(answer) < len(question.choices)):
                 raise InvalidAnswers(details={"question": qid, "reason": "choose one of the choices by index"})

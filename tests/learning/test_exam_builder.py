@@ -159,3 +159,46 @@ def test_moving_past_either_end_changes_nothing_and_a_foreign_question_is_404(cl
     assert client.post(url, {"action": "remove", "question": str(other.pk)}).status_code == 404
     assert client.post(url, {"action": "remove", "question": "nope"}).status_code == 404
     assert Question.objects.count() == 3
+
+
+def test_a_question_with_several_right_answers_is_built_and_graded_on_the_whole_set(client):
+    from tests.learning.factories import EnrollmentFactory
+
+    exam = ExamFactory(pass_mark=100, max_attempts=3)
+    lms_login(client, _content_admin_of(exam.course))
+    url = f"/lms/teach/exams/{exam.pk}/"
+    assert client.post(url, {**MC, "choices": "2\n4\n5\nfour", "correct_choice": "2, 4"}).status_code == 302
+    question = exam.questions.get()
+    assert (question.correct_choice, question.correct_choices, question.correct_indexes) == (1, [1, 3], [1, 3])
+    assert question.select_all
+    assert client.post(url, {**MC, "correct_choice": "1, 9"}).status_code == 422  # out of range: nothing written
+    assert exam.questions.count() == 1
+    edit = client.get(f"/lms/teach/questions/{question.pk}/").content.decode()
+    assert 'value="2, 4"' in edit
+    learner = EnrollmentFactory(course=exam.course).user
+    lms_login(client, learner)
+    page = client.get(f"/lms/exams/{exam.pk}/").content.decode()
+    assert f'type="checkbox" name="q-{question.pk}"' in page
+    client.post(f"/lms/exams/{exam.pk}/", {f"q-{question.pk}": ["1"]})  # half the set: no points
+    client.post(f"/lms/exams/{exam.pk}/", {f"q-{question.pk}": ["3", "1"]})  # the whole set
+    first, second = ExamAttempt.objects.filter(user=learner).order_by("number")
+    assert (first.passed, second.passed) == (False, True)
+    assert second.answers == {str(question.pk): [1, 3]}
+
+
+def test_the_api_creates_a_select_all_question_and_says_so():
+    from tests.learning.test_api_learning import _client
+
+    course = CourseFactory()
+    api = _client(_content_admin_of(course))
+    created = api.post(f"/api/v2/courses/{course.pk}/exams/", {"title": "Quiz", "questions": [
+        {"kind": "multiple_choice", "prompt": "Even?", "choices": ["1", "2", "4"], "correctChoices": [2, 1]}]},
+        format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["questions"][0]["selectAll"] is True
+    assert "correctChoices" not in created.json()["questions"][0]  # learners never see the answers
+    assert Question.objects.get().correct_indexes == [1, 2]
+    refused = api.post(f"/api/v2/courses/{course.pk}/exams/", {"title": "Quiz", "questions": [
+        {"kind": "multiple_choice", "prompt": "Even?", "choices": ["1", "2"], "correctChoices": [0, 5]}]},
+        format="json")
+    assert refused.status_code == 422 and Exam.objects.count() == 1
