@@ -440,7 +440,7 @@ def main() -> int:
     try:
         return run(args, healthz_seconds, work_dir, processes)
     except KeyboardInterrupt as exc:
-        print(f"\ninterrupted ({exc or 'SIGINT'}): stopping the servers", file=sys.stderr)
+        print(f"\ninterrupted ({str(exc) or 'SIGINT'}): stopping the servers", file=sys.stderr)
         return 130
     finally:
         processes.stop_all()
