@@ -22,7 +22,8 @@ It prints one table: requests/s (purchases/s for the purchase), p50 and p99 of e
 p50/p99 as a ratio to ``/healthz`` (the mean of the start and end p50/p99) on the same server in
 this run; and, per scenario, the CPU used by the gunicorn workers, the Celery worker, the
 PostgreSQL backends serving this database and this load generator (from /proc, as % of one core),
-with the machine's own busy share, and the CPU each completed purchase cost in each. Every
+with the machine's own busy share, and the CPU each completed purchase cost in each; before the
+load, ``--breakdown`` purchases made one at a time give each step's CPU in each group. Every
 process it starts is in its own process group and is killed on exit, error or Ctrl-C. Exits 1 if
 any request answered 5xx or a paid order did not complete (the server and worker logs are then
 printed from their end).
