@@ -364,3 +364,19 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"payout {self.amount} {self.currency} to {self.payee_user_id} ({self.status})"
+
+
+class ProductName(models.Model):
+    """What a course or program is called, by the LMS id the revenue events carry (``productExternalId``).
+
+    The events do not carry a name (spec 6.1.3), and the catalog port answers one product per external id, so
+    each name is asked once when its sale is posted (``payouts.services.products``) and the pages read them
+    all in one query. Not part of the ledger: a rename replaces the row.
+    """
+
+    external_id = models.CharField(max_length=255, primary_key=True)
+    name = models.CharField(max_length=255)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,6 +1,11 @@
 """Demo earnings for ``seed_demo``: the demo instructor and creator get sales that have cleared, sales still
 pending, a share held for completion, and one past payout each. Idempotent: events are posted under fixed
-eventIds (a repeat answers "duplicate") and the past payouts under a fixed run key."""
+eventIds (a repeat answers "duplicate") and the past payouts under a fixed run key.
+
+Each demo sale is posted as if it had been delivered when it happened (``now`` = its ``occurredAt``, oldest
+first, clearing what was due by then before each): the ledger's dates, the statements' months and the chart
+(which reads ``occurredAt``) agree. The ledger is append-only, so this is decided when the rows are written.
+The sales are of the demo LMS courses (by title), so the pages show their names."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -10,6 +15,7 @@ from django.utils import timezone
 from integration.contracts.payouts import RevenueEvent, RevenueSplit
 from integration.errors import ApplicationError
 from integration.ports.identity import identity_port
+from payouts import remote
 from payouts.models import Payout, PayoutAccount, TaxInfo
 from payouts.services.clearing import pending_amounts_clear
 from payouts.services.events import revenue_events_post
@@ -18,6 +24,7 @@ from payouts.services.settings import payout_account_set, tax_info_set
 
 DEMO_RUN_KEY = "demo:first-payout"
 # (eventId, days ago, product, gross, held?): 199.00 at 2.9% + 0.30 is DESIGN.md's worked example.
+# The product is the demo LMS course's id when the LMS has it (learning's seed), else this placeholder.
 DEMO_SALES = [
     ("demo-sale-1", 75, "demo-course-python", "199.00", False),
     ("demo-sale-2", 62, "demo-course-python", "199.00", False),
@@ -26,6 +33,8 @@ DEMO_SALES = [
     ("demo-sale-5", 4, "demo-course-data", "149.00", False),
     ("demo-sale-6", 2, "demo-course-mentored", "299.00", True),
 ]
+DEMO_COURSE_TITLES = {"demo-course-python": "Python for Beginners", "demo-course-data": "Data Analysis with Pandas",
+                      "demo-course-mentored": "Django in Depth"}
 
 
 def _fee(gross: Decimal) -> Decimal:
@@ -59,11 +68,16 @@ def seed_payouts(*, stdout) -> None:
         stdout.write("  no demo instructor and creator (seed identity first); skipped\n")
         return
     platform = str(port.platform_payee().id)
-    events = [_event(*sale, now=now, platform=platform, creator=creator, instructor=instructor)
-              for sale in DEMO_SALES]
-    results = revenue_events_post(events=events, now=now)
-    posted = sum(result.status == "processed" for result in results)
-    cleared = pending_amounts_clear(now=now)
+    course_ids = remote.lms_course_ids_by_title(titles=set(DEMO_COURSE_TITLES.values()))
+    events = [_event(event_id, days_ago, course_ids.get(DEMO_COURSE_TITLES[product], product), gross, held,
+                     now=now, platform=platform, creator=creator, instructor=instructor)
+              for event_id, days_ago, product, gross, held in DEMO_SALES]
+    posted = cleared = 0
+    for event in sorted(events, key=lambda event: event.occurred_at):
+        cleared += pending_amounts_clear(now=event.occurred_at)
+        results = revenue_events_post(events=[event], now=event.occurred_at)
+        posted += sum(result.status == "processed" for result in results)
+    cleared += pending_amounts_clear(now=now)
     stdout.write(f"  {'created' if posted else 'kept   '} {len(events)} demo sales in the ledger "
                  f"({cleared} amount(s) cleared to available)\n")
 

@@ -19,6 +19,7 @@ from payouts.models import (
     PayoutHold,
     PayoutSchedule,
     PendingAmount,
+    ProductName,
     RevenueLedgerEntry,
     TaxInfo,
 )
@@ -122,9 +123,25 @@ def earnings_by_product(*, payee_user_id: str, currency: str) -> list[dict]:
                       refunded=Sum("amount", filter=Q(posting__kind=LedgerPosting.Kind.REFUND)),
                       sales=Count("posting", filter=Q(posting__kind=LedgerPosting.Kind.SALE), distinct=True))
             .order_by("-earned"))
-    return [{"product_id": row["product_id"], "sales": row["sales"], "earned": row["earned"] or ZERO,
+    rows = list(rows)
+    names = product_names(product_ids=[row["product_id"] for row in rows])
+    return [{"product_id": row["product_id"], "name": names.get(row["product_id"], ""), "sales": row["sales"],
+             "earned": row["earned"] or ZERO,
              "refunded": row["refunded"] or ZERO, "net": (row["earned"] or ZERO) - (row["refunded"] or ZERO)}
             for row in rows]
+
+
+def product_names(*, product_ids) -> dict[str, str]:
+    """The names of these products (LMS ids), one query however many; a product never named is left out."""
+    ids = {product_id for product_id in product_ids if product_id}
+    if not ids:
+        return {}
+    return dict(ProductName.objects.filter(external_id__in=ids).values_list("external_id", "name"))
+
+
+def product_ids_named(*, search: str) -> QuerySet:
+    """The ids of the products whose name contains ``search`` (a subquery for the ledger's search)."""
+    return ProductName.objects.filter(name__icontains=search).values("external_id")
 
 
 def payouts_of(*, payee_user_id: str) -> QuerySet[Payout]:

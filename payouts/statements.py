@@ -40,8 +40,9 @@ def statement_csv(*, payee_user_id: str, year: int, month: int) -> str:
 def statement_pdf(*, payee_user_id: str, payee_email: str, year: int, month: int) -> bytes:
     from weasyprint import HTML
 
+    rows = list(statement_rows(payee_user_id=payee_user_id, year=year, month=month))
     html = render_to_string("payouts/statement_pdf.html", {
-        "period": f"{year}-{month:02d}", "payee_email": payee_email,
-        "rows": list(statement_rows(payee_user_id=payee_user_id, year=year, month=month)),
+        "period": f"{year}-{month:02d}", "payee_email": payee_email, "rows": rows,
+        "names": selectors.product_names(product_ids=[row["product"] for row in rows]),
         "summary": selectors.statement_summary(payee_user_id=payee_user_id, year=year, month=month)})
     return HTML(string=html).write_pdf()

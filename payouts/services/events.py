@@ -41,6 +41,7 @@ from payouts.services.ledger import (
     insert_rows,
     postings_write,
 )
+from payouts.services.products import product_names_record
 
 SALE_TYPES = frozenset({"course_sale", "program_sale", "subscription_renewal"})
 REFUND = "refund"
@@ -317,6 +318,8 @@ def revenue_events_post(*, events: Sequence[RevenueEvent], now: datetime) -> lis
     except IntegrityError as error:
         # Only a concurrent writer that skipped our locks can get here; the retry answers "duplicate".
         raise LedgerPostingConflictError(details={"reason": str(error)[:200]}) from None
+    product_names_record(product_ids=[draft.product_id for draft in drafts if draft.kind == LedgerPosting.Kind.SALE],
+                         now=now)
 
     results = []
     for index, event in enumerate(events):

@@ -11,3 +11,11 @@ def money(amount, currency):
     if amount is None:
         return ""
     return format_money(amount, currency)
+
+
+@register.filter
+def product_name(product_id, names):
+    """The course's name from ``names`` (``selectors.product_names``), else its id; "—" for no course."""
+    if not product_id:
+        return "—"
+    return (names or {}).get(product_id) or product_id

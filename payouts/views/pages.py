@@ -41,11 +41,13 @@ def dashboard(request):
     balance = selectors.balance_get(payee_user_id=payee, currency=currency)
     schedule = schedule_of(payee_user_id=payee)
     today = timezone.now().date()
+    recent_entries = list(selectors.ledger_entries(payee_user_id=payee)[:10])
+    held = list(selectors.held_shares(payee_user_id=payee)[:20])
     context = {
         "balance": balance,
         "currencies": [b.currency for b in selectors.balance_list(payee_user_id=payee)],
         "pending": selectors.pending_schedule(payee_user_id=payee, currency=currency),
-        "held": selectors.held_shares(payee_user_id=payee)[:20],
+        "held": held,
         "schedule": schedule,
         "schedule_is_default": schedule is DEFAULT_SCHEDULE,
         "next_payout": next_payout_date(schedule=schedule, today=today),
@@ -53,7 +55,9 @@ def dashboard(request):
         "chart": json.dumps(selectors.earnings_by_month(payee_user_id=payee, currency=currency, today=today)),
         "products": selectors.earnings_by_product(payee_user_id=payee, currency=currency),
         "recent_payouts": selectors.payouts_of(payee_user_id=payee)[:5],
-        "recent_entries": selectors.ledger_entries(payee_user_id=payee)[:10],
+        "recent_entries": recent_entries,
+        "names": selectors.product_names(product_ids=[entry.product_id for entry in recent_entries]
+                                         + [lot.product_id for lot in held]),
         "months": _statement_months(payee),
         "active": "dashboard",
         "clearing_days": settings.PAYOUT_CLEARING_DAYS,
@@ -69,8 +73,9 @@ def ledger(request):
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    names = selectors.product_names(product_ids=[entry.product_id for entry in page])
     return render(request, "payouts/ledger.html", {"filter": filtered, "page": page, "query": query.urlencode(),
-                                                    "active": "ledger"})
+                                                    "names": names, "active": "ledger"})
 
 
 @login_required

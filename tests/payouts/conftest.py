@@ -9,10 +9,18 @@ from integration.contracts import message_of, validate_message
 from integration.ports.identity import identity_port
 from integration.topics import Topic
 from payouts.services.events import revenue_events_post, revenue_releases_apply
+from payouts.services.products import product_names_forget
 from tests.identity.factories import UserFactory
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 _ids = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _product_names_asked_afresh():
+    product_names_forget()  # the per-process memory of which names were asked must not leak between tests
+    yield
+    product_names_forget()
 
 
 @pytest.fixture

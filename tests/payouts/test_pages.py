@@ -3,8 +3,9 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from payouts.models import PayoutAccount, PayoutSchedule, TaxInfo
+from payouts.models import PayoutAccount, PayoutSchedule, ProductName, TaxInfo
 from payouts.services.clearing import pending_amounts_clear
+from tests.catalog.factories import ProductFactory
 from tests.payouts.conftest import NOW, later, post, sale
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +88,45 @@ def test_the_payouts_page_polls_while_a_payout_is_in_flight(signed_in, instructo
                           method="stripe_connect", created_at=NOW)
     html = signed_in.get("/payouts/history/").content.decode()
     assert 'hx-trigger="every 5s"' in html
+
+
+def _sell_courses(count, *, instructor, platform, start=0):
+    for n in range(start, start + count):
+        ProductFactory(external_id=f"lms-course-{n}", name=f"Course called {n}")
+        post(sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")],
+                  product=f"lms-course-{n}"))
+
+
+def test_by_course_and_the_ledger_show_course_names_in_bounded_queries(client, instructor, platform,
+                                                                         django_assert_max_num_queries):
+    _sell_courses(2, instructor=instructor, platform=platform)
+    post(sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")],
+              product="never-in-the-catalog"))
+    client.force_login(get_user_model().objects.get(pk=instructor))
+    with django_assert_max_num_queries(25) as few:
+        html = client.get("/payouts/").content.decode()
+    by_course = html[html.index("<h2>By course</h2>"):html.index("<h2>Recent payouts</h2>")]
+    assert "Course called 0" in by_course and "Course called 1" in by_course
+    assert "lms-course-0" not in by_course
+    assert "never-in-the-catalog" in by_course  # a product the catalog does not know keeps its id
+    _sell_courses(20, instructor=instructor, platform=platform, start=2)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = client.get("/payouts/").content.decode()
+    assert "Course called 21" in html
+    with django_assert_max_num_queries(12):
+        ledger = client.get("/payouts/ledger/").content.decode()
+    assert "Course called 21" in ledger and "lms-course-21" not in ledger
+    found = client.get("/payouts/ledger/?q=called 7").content.decode()
+    assert "Course called 7" in found and "Course called 8" not in found
+
+
+def test_a_product_name_is_asked_once_per_product_and_kept(instructor, platform, django_assert_max_num_queries):
+    ProductFactory(external_id="lms-course-x", name="Old name")
+    post(sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")],
+              product="lms-course-x"))
+    assert ProductName.objects.get(pk="lms-course-x").name == "Old name"
+    with django_assert_max_num_queries(40) as first:
+        post(sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")],
+                  product="lms-course-x"))
+    # The second sale asked nothing of the catalog (the name was asked moments ago).
+    assert not any("catalog_product" in query["sql"] for query in first.captured_queries)

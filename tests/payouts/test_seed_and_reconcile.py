@@ -43,3 +43,27 @@ def test_reconcile_reports_a_balance_that_differs_from_its_entries(instructor, p
     with pytest.raises(CommandError):
         call_command("reconcile", "ledger", stdout=out, stderr=io.StringIO())
     assert f"DIFFERENCE {instructor} USD pending: balance 8.0000, ledger 7.0000" in out.getvalue()
+
+
+def test_the_demo_sales_are_in_the_ledger_on_the_dates_the_chart_shows():
+    from django.utils import timezone
+
+    from integration.ports.identity import identity_port
+    from payouts.models import LedgerPosting, RevenueLedgerEntry
+    from payouts.selectors import earnings_by_month
+
+    registry.get_provider("seed.identity")(stdout=io.StringIO())
+    registry.get_provider("seed.payouts")(stdout=io.StringIO())
+    sales = LedgerPosting.objects.filter(event_id__startswith="demo-sale-")
+    assert sales.count() == 6
+    assert {posting.created_at.date() for posting in sales} == {posting.occurred_at.date() for posting in sales}
+    assert len({posting.created_at.date() for posting in sales}) == 6  # not all today
+    payee = str(identity_port().user_find(email="instructor@example.com").id)
+    chart = earnings_by_month(payee_user_id=payee, currency="USD", today=timezone.now().date())
+    charted = {label for label, earned in zip(chart["labels"], chart["earned"], strict=True) if Decimal(earned)}
+    ledger_months = {entry.created_at.strftime("%Y-%m") for entry in RevenueLedgerEntry.objects.filter(
+        payee_user_id=payee, posting__kind="sale")}
+    assert charted == ledger_months and len(ledger_months) >= 3
+    # A cleared sale cleared PAYOUT_CLEARING_DAYS after its date, not on the day the seed ran.
+    first_clearing = (LedgerPosting.objects.filter(kind="clearing").order_by("created_at").first())
+    assert first_clearing.created_at.date() < timezone.now().date()
