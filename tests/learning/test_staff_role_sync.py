@@ -63,7 +63,8 @@ def test_other_roles_the_mapping_off_or_no_commerce_id_send_nothing(client, sett
 
 
 def test_delivered_to_billing_admin_role_sync_it_asks_identity_for_commerce_admin(client, mapping_on, monkeypatch):
-    """What revenue's handler of this topic does (registered here: see the README), end to end through the outbox."""
+    """End to end through the outbox to billing_admin_role_sync (revenue's own handler when registered, else this
+    stand-in that does what it does)."""
     from revenue import remote as revenue_remote
     from revenue.services.roles import billing_admin_role_sync
 
