@@ -1,0 +1,65 @@
+"""Each purchase stage takes a bounded number of SQL statements, the same for one line as for several.
+
+Against the real catalog (``CatalogPort``); statements are counted as Django logs them inside the test's
+transaction (savepoints included). The LMS, revenue and ledger handlers are other apps' and bounded in
+their own tests; here the LMS answer is stored through orders' reply handler directly.
+"""
+
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from django.utils import timezone
+
+from integration.models import OutboxMessage
+from orders.models import Order, OrderStatus
+from orders.services.carts import cart_get_or_create, cart_item_add
+from orders.services.checkout import checkout_create
+from orders.services.fulfilment import entitlement_answer_store
+from orders.services.payments import order_pay
+from tests.catalog.factories import ProductFactory, bundle_of
+
+pytestmark = pytest.mark.django_db
+
+
+# Each atomic block is a savepoint here (two more statements); a bundle adds its items' query.
+CART_FIRST_ITEM = 12  # cart read, cart made, cart items, products (+ bundle items), owned, INSERT .. ON CONFLICT, cart touched
+CART_NEXT_ITEM = 7
+CHECKOUT = 12  # cart lock, items, products (+ bundle items), tax rate, owned, unpaid orders, order, lines, timeline
+# attempt (order lock, owned, latest attempt, INSERT), test gateway (INSERT), record (order lock, payment,
+# payment UPDATE, order UPDATE, lines, fees, identity's user_get (2), outbox (3), timeline, cart emptied)
+PAY = 24
+ANSWER = 5  # order lock, lines lock, lines UPDATE, order UPDATE, timeline INSERT: not one per line
+
+
+def _grant_answer(order):
+    message = OutboxMessage.objects.get(aggregate_key=f"order:{order.pk}")
+    return [SimpleNamespace(order_item_id=item["orderItemId"], external_id=item["externalId"], status="granted",
+                            enrollment_id=f"enr-{n}", error=None)
+            for n, item in enumerate(message.payload["items"])]
+
+
+@pytest.mark.parametrize("shape", ["one course", "three courses", "a bundle of three"])
+def test_each_stage_is_bounded_whatever_the_number_of_lines(shape, buyer, lms, django_assert_max_num_queries):
+    courses = [ProductFactory(suggested_price=Decimal(price)) for price in ("60.00", "40.00", "25.00")]
+    wanted = {"one course": courses[:1], "three courses": courses,
+              "a bundle of three": [bundle_of(*courses, price=Decimal("99.00"))]}[shape]
+    now = timezone.now()
+    with django_assert_max_num_queries(CART_FIRST_ITEM):
+        cart = cart_get_or_create(user_id=buyer.pk, now=now)
+        cart_item_add(cart=cart, product_id=str(wanted[0].pk), user_id=buyer.pk, now=now)
+    for product in wanted[1:]:
+        with django_assert_max_num_queries(CART_NEXT_ITEM):
+            cart_item_add(cart=cart, product_id=str(product.pk), user_id=buyer.pk, now=now)
+    with django_assert_max_num_queries(CHECKOUT):
+        order = checkout_create(user_id=buyer.pk, now=now, billing_country="US")
+    with django_assert_max_num_queries(PAY):
+        order_pay(order_id=order.pk, user_id=buyer.pk, now=now, payment_method="pm_card_visa")
+    results = _grant_answer(order)
+    assert len(results) == (1 if shape == "one course" else 3)
+    with django_assert_max_num_queries(ANSWER):
+        entitlement_answer_store(order_id=str(order.pk), event="entitlement.granted", results=results,
+                                 lms_user_id="lms-1", now=timezone.now())
+    order = Order.objects.get(pk=order.pk)
+    assert order.status == OrderStatus.COMPLETED and order.lms_user_id == "lms-1"
+    assert set(order.lines.values_list("entitlement_status", flat=True)) == {"granted"}
