@@ -98,6 +98,48 @@ def _cheap_hashing(settings):
     settings.ARGON2_PARALLELISM = 1
 
 
+# Reported, left for the lead: validate-token's additive ``expiresAt`` is a unix integer (the identity
+# port's contract, integration/contracts/identity.py, reads it as one), not an ISO 8601 timestamp.
+REPORTED = {"/api/v1/auth/validate-token.expiresAt"}
+
+
+def _scan(value, path, problems):
+    """API.md: "Every id in JSON is a string"; "Timestamps are ISO 8601 UTC"; field names camelCase."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}"
+            if "_" in key and not key.isupper():
+                problems.append(f"{where}: not camelCase")
+            if (key == "id" or key.endswith("Id")) and item is not None and not isinstance(item, str):
+                problems.append(f"{where}: id is {type(item).__name__} {item!r}")
+            if key.endswith("At") and item is not None and not (isinstance(item, str) and ISO.match(item)) \
+                    and where not in REPORTED:
+                problems.append(f"{where}: timestamp {item!r}")
+            _scan(item, where, problems)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _scan(item, f"{path}[{index}]", problems)
+
+
+@pytest.fixture(autouse=True)
+def _every_json_answer_keeps_the_conventions(monkeypatch):
+    """Every JSON answer these tests get is scanned for string ids, ISO UTC timestamps and camelCase names."""
+    problems: list[str] = []
+    original = Client.request
+
+    def request(self, **kwargs):
+        response = original(self, **kwargs)
+        path = kwargs.get("PATH_INFO", "")
+        if path.startswith("/api/") and response.get("Content-Type", "").startswith("application/json") \
+                and not path.startswith("/api/v1/schema"):
+            _scan(response.json(), path, problems)
+        return response
+
+    monkeypatch.setattr(Client, "request", request)
+    yield
+    assert not problems, problems
+
+
 # --- helpers --------------------------------------------------------------------------------------------------
 
 def fields(body: dict, required: dict, optional: dict | None = None) -> None:
@@ -237,9 +279,8 @@ def _sync(*items) -> dict:
 
 
 def test_6_1_2_catalog_sync():
-    first = webhook("/api/v1/catalog/sync", _sync(_sync_item("c-1"), _sync_item("c-2", type="program",
-                                                                                 suggestedPrice="49.00")),
-                    source="lms")
+    payload = _sync(_sync_item("c-1"), _sync_item("c-2", type="program", suggestedPrice="49.00"))
+    first = webhook("/api/v1/catalog/sync", payload, source="lms")
     assert first.status_code == 200, first.content
     body = first.json()
     fields(body, {"success": bool, "processed": int, "results": list})
@@ -248,6 +289,8 @@ def test_6_1_2_catalog_sync():
         fields(result, {"externalId": str, "productId": str, "status": str}, {"error": str})
     assert [(r["externalId"], r["status"]) for r in body["results"]] == [("c-1", "created"), ("c-2", "created")]
     product_id = body["results"][0]["productId"]
+    replay = webhook("/api/v1/catalog/sync", payload, source="lms")
+    assert replay.status_code == 200 and replay.json() == body, "9.3: the same key and body answer the same"
 
     second = webhook("/api/v1/catalog/sync", _sync(_sync_item("c-1", name="Renamed"),
                                                    _sync_item("c-2", action="archive", type="program"),
@@ -408,6 +451,11 @@ def test_6_2_3_catalog_export():
                                                 "cursor": body["data"]["pagination"]["nextCursor"]},
                    **service("catalog:read")).json()
     assert rest["data"]["pagination"]["hasMore"] is False and len(rest["data"]["products"]) == 1
+    from tests.learning.factories import ProgramFactory
+
+    ProgramFactory(department=web)
+    programs = api.get("/api/v2/commerce/catalog", {"type": "program"}, **service("catalog:read")).json()
+    assert [p["type"] for p in programs["data"]["products"]] == ["program"]
     since = api.get("/api/v2/commerce/catalog", {"updatedSince": "2999-01-01T00:00:00Z"},
                     **service("catalog:read")).json()
     assert since["data"]["products"] == []
@@ -421,7 +469,7 @@ def test_6_3_service_token():
     from django.contrib.auth.hashers import make_password
 
     ServiceClientFactory(client_id="commerce-service", secret_hash=make_password("s3cret-s3cret-s3cret"),
-                         scopes=["entitlements:write", "catalog:read"])
+                         scopes=["entitlements:write", "catalog:read", "catalog:write", "revenue:write"])
     api = APIClient()
     response = api.post("/api/v2/auth/service-token", {"clientId": "commerce-service",
                                                        "clientSecret": "s3cret-s3cret-s3cret",
@@ -433,6 +481,11 @@ def test_6_3_service_token():
     assert body["expiresIn"] == 3600 and body["scope"] == ["entitlements:write", "catalog:read"]
     export = api.get("/api/v2/commerce/catalog", **bearer(body["accessToken"]))
     assert export.status_code == 200
+    writes = api.post("/api/v2/auth/service-token", {"clientId": "commerce-service",
+                                                     "clientSecret": "s3cret-s3cret-s3cret",
+                                                     "scope": ["catalog:write", "revenue:write"]}, format="json")
+    assert writes.status_code == 200 and writes.json()["scope"] == ["catalog:write", "revenue:write"]
+    error_of(api.get("/api/v2/commerce/catalog", **bearer(writes.json()["accessToken"])), 403, "insufficient_scope")
     error_of(api.post("/api/v2/auth/service-token", {"clientId": "commerce-service", "clientSecret": "wrong",
                                                      "scope": ["catalog:read"]}, format="json"), 401)
     error_of(api.post("/api/v2/auth/service-token", {"clientId": "nobody", "clientSecret": "wrong",
