@@ -307,6 +307,9 @@ JWT_REFRESH_TTL_SECONDS = env.int("JWT_REFRESH_TTL_SECONDS", default=1209600)
 # No refresh token outlives its family's first login by more than this, however often it rotates.
 JWT_REFRESH_ABSOLUTE_SECONDS = env.int("JWT_REFRESH_ABSOLUTE_SECONDS", default=30 * 24 * 3600)
 TOKEN_VALIDATION_CACHE_SECONDS = env.int("TOKEN_VALIDATION_CACHE_SECONDS", default=60)
+# An LMS session opened by SSO is re-checked with the store each TOKEN_VALIDATION_CACHE_SECONDS; while the
+# store cannot be asked it is kept this long past its last confirmation (or to its token's expiry, if later).
+LMS_SSO_OUTAGE_GRACE_SECONDS = env.int("LMS_SSO_OUTAGE_GRACE_SECONDS", default=3600)
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or _local_secret("JWT_SIGNING_KEY")
 SERVICE_TOKEN_SIGNING_KEY = env.str("SERVICE_TOKEN_SIGNING_KEY", default="") or _local_secret(
     "SERVICE_TOKEN_SIGNING_KEY")
