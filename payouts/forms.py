@@ -30,7 +30,7 @@ class PayoutAccountForm(forms.Form):
 
 class TaxInfoForm(forms.Form):
     legal_name = forms.CharField(label="Legal name", max_length=200)
-    country = forms.ChoiceField(choices=list(countries))
+    country = forms.ChoiceField(choices=[("", "Choose your country"), *countries])
     tax_id = forms.CharField(label="Tax id (SSN, EIN, VAT or national id)", max_length=40,
                              help_text="Stored encrypted; only the last four characters are shown.")
     form = forms.ChoiceField(label="Tax form", choices=TaxInfo.Form.choices)

@@ -19,3 +19,9 @@ def product_name(product_id, names):
     if not product_id:
         return "—"
     return (names or {}).get(product_id) or product_id
+
+
+@register.filter
+def reason_label(reason):
+    """A ledger leg's reason for people: "instructor_share" reads "instructor share"."""
+    return (reason or "").replace("_", " ")

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from integration.errors import ApplicationError
 from payouts import selectors
-from payouts.filters import LedgerFilter, PayoutFilter
+from payouts.filters import LedgerFilter, PayoutPageFilter
 from payouts.forms import PayoutAccountForm, PayoutScheduleForm, TaxInfoForm
 from payouts.models import Payout, PayoutAccount, PayoutSchedule
 from payouts.services.payouts import DEFAULT_SCHEDULE, next_payout_date, payout_block, schedule_of
@@ -75,13 +75,13 @@ def ledger(request):
     query.pop("page", None)
     names = selectors.product_names(product_ids=[entry.product_id for entry in page])
     return render(request, "payouts/ledger.html", {"filter": filtered, "page": page, "query": query.urlencode(),
-                                                    "names": names, "active": "ledger"})
+                                                    "names": names, "filtered": bool(query), "active": "ledger"})
 
 
 @login_required
 def payout_history(request):
     payee = _me(request)
-    filtered = PayoutFilter(request.GET, queryset=selectors.payouts_of(payee_user_id=payee))
+    filtered = PayoutPageFilter(request.GET, queryset=selectors.payouts_of(payee_user_id=payee))
     payouts = filtered.qs if filtered.is_valid() else Payout.objects.none()
     page = Paginator(payouts, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -89,7 +89,7 @@ def payout_history(request):
     in_flight = any(p.status == Payout.Status.PROCESSING for p in page)
     template = "payouts/_payout_rows.html" if request.htmx else "payouts/payouts.html"
     return render(request, template, {"filter": filtered, "page": page, "query": query.urlencode(),
-                                      "in_flight": in_flight, "active": "history"})
+                                      "filtered": bool(query), "in_flight": in_flight, "active": "history"})
 
 
 def _statement_months(payee: str) -> list[str]:

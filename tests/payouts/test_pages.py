@@ -130,3 +130,65 @@ def test_a_product_name_is_asked_once_per_product_and_kept(instructor, platform,
                   product="lms-course-x"))
     # The second sale asked nothing of the catalog (the name was asked moments ago).
     assert not any("catalog_product" in query["sql"] for query in first.captured_queries)
+
+
+def _payout(payee, *, n, status="paid", transfer_id=""):
+    from payouts.models import Payout
+
+    return Payout.objects.create(payee_user_id=payee, currency="USD", amount=10 + n, status=status,
+                                 method="stripe_connect", destination="acct_1Payee", transfer_id=transfer_id,
+                                 created_at=later(-n))
+
+
+def test_the_payouts_list_searches_filters_paginates_and_says_when_nothing_matches(signed_in, instructor, creator):
+    for n in range(30):
+        _payout(instructor, n=n, transfer_id=f"tr_{n:03d}")
+    _payout(instructor, n=40, status="failed", transfer_id="tr_failed")
+    _payout(creator, n=1, transfer_id="tr_someone_else")
+    html = signed_in.get("/payouts/history/").content.decode()
+    assert "Page 1 of 2" in html and 'name="q"' in html and ">All<" in html and "---------" not in html
+    second = signed_in.get("/payouts/history/?status=paid&page=2").content.decode()
+    assert "Page 2 of 2" in second and "tr_failed" not in second
+    assert "status=paid&amp;page=1" in second  # the filters stay on the page links
+    found = signed_in.get("/payouts/history/?q=tr_007").content.decode()
+    assert "tr_007" in found and "tr_008" not in found
+    assert "tr_someone_else" not in signed_in.get("/payouts/history/?q=someone").content.decode()
+    none = signed_in.get("/payouts/history/?q=nothing-like-this").content.decode()
+    assert "No payout matches these filters" in none and "No payouts yet" not in none
+    assert signed_in.get("/payouts/history/?since=not-a-date").status_code == 200
+
+
+def test_the_ledger_says_when_no_entry_matches(signed_in):
+    html = signed_in.get("/payouts/ledger/?q=nothing-like-this").content.decode()
+    assert "No entry matches these filters" in html and "---------" not in html
+    assert "instructor share" in signed_in.get("/payouts/ledger/").content.decode()
+
+
+def test_the_settings_forms_refuse_a_post_without_the_csrf_token_and_ask_for_a_country(instructor):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(get_user_model().objects.get(pk=instructor))
+    schedule = {"section": "schedule", "schedule-frequency": "weekly", "schedule-day": "4",
+                "schedule-minimum_amount": "25"}
+    assert client.post("/payouts/settings/", schedule).status_code == 403
+    page = client.get("/payouts/settings/").content.decode()
+    token = page.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    assert page.count("csrfmiddlewaretoken") >= 3  # each of the three forms (and the header's sign-out)
+    assert '<option value="" selected>Choose your country</option>' in page
+    saved = client.post("/payouts/settings/", {**schedule, "csrfmiddlewaretoken": token})
+    assert saved.status_code == 302 and PayoutSchedule.objects.get(payee_user_id=instructor).day == 4
+    no_country = client.post("/payouts/settings/", {"section": "tax", "tax-legal_name": "Ada", "tax-country": "",
+                                                    "tax-tax_id": "1", "tax-form": "w9", "tax-certify": "on",
+                                                    "csrfmiddlewaretoken": token})
+    assert no_country.status_code == 200 and not TaxInfo.objects.filter(payee_user_id=instructor).exists()
+
+
+def test_a_payee_without_any_sale_sees_empty_states(client, db):
+    from tests.identity.factories import UserFactory
+
+    client.force_login(UserFactory(email="new-payee@example.com"))
+    for url, text in (("/payouts/", "No sales yet"), ("/payouts/ledger/", "No entries yet"),
+                      ("/payouts/history/", "No payouts yet"), ("/payouts/statements/", "first statement")):
+        response = client.get(url)
+        assert response.status_code == 200 and text in response.content.decode(), url
