@@ -1,9 +1,12 @@
-"""Demo orders for ``manage.py seed_demo`` (idempotent): the learner's completed, pending-approval and refunded orders.
+"""Demo orders for ``manage.py seed_demo`` (idempotent): completed, pending-approval and refunded orders.
 
 They are made the way a buyer makes them (cart, checkout, the test gateway's ``pm_card_visa``),
-so the LMS enrolls the learner and the revenue side books the sales; the refunded one is then
-refunded by the demo commerce-admin. A course that requires approval (when the LMS has one)
-gives the pending-approval order.
+so the LMS enrolls the buyer and the revenue side books the sales; the refunded one is then
+refunded by the demo commerce-admin. The demo learner buys three courses (one later refunded);
+the LMS's own seed has already enrolled the learner in the course that requires approval, so
+that line shows ``granted`` (``already_enrolled``). So that one order really waits for the
+department's approval, a second demo buyer (``admin@example.com``, who is not enrolled in it)
+buys that course too: its line shows ``pending_approval``.
 """
 
 from django.utils import timezone
@@ -19,8 +22,14 @@ from orders.services.taxes import tax_rate_upsert
 
 SEED_ACTOR = "system:seed_demo"
 LEARNER_EMAIL = "learner@example.com"
+APPROVAL_BUYER_EMAIL = "admin@example.com"
 DEMO_TAX_RATES = [("DE", "VAT", "0.19", True), ("FR", "TVA", "0.20", True), ("GB", "VAT", "0.20", True),
                   ("AU", "GST", "0.10", False), ("CA", "GST", "0.05", False), ("JP", "Consumption tax", "0.10", True)]
+
+
+def _needs_approval(page) -> set[str]:
+    return {product.external_id for product in page.products
+            if (getattr(product, "metadata", None) or {}).get("requiresApproval")}
 
 
 def _demo_products() -> list:
@@ -29,8 +38,7 @@ def _demo_products() -> list:
 
     page = learning_port().catalog_export(limit=100)
     external_ids = [product.external_id for product in page.products if product.status == "published"]
-    needs_approval = {product.external_id for product in page.products
-                      if (getattr(product, "metadata", None) or {}).get("requiresApproval")}
+    needs_approval = _needs_approval(page)
     if not external_ids:
         return []
     from integration.ports.catalog import catalog_port
@@ -78,13 +86,14 @@ def seed_orders(*, stdout) -> None:
     except ApplicationError:
         stdout.write("  no demo learner; no demo orders\n")
         return
-    if OrderEvent.objects.filter(order__user_id=learner.id, actor=SEED_ACTOR).exists():
-        stdout.write("  kept    the learner's demo orders\n")
-        return
     try:
         products = _demo_products()
     except ApplicationError as exc:
         stdout.write(f"  the LMS catalog did not answer ({exc.code}); no demo orders\n")
+        return
+    _seed_pending_approval(products=products, stdout=stdout)
+    if OrderEvent.objects.filter(order__user_id=learner.id, actor=SEED_ACTOR).exists():
+        stdout.write("  kept    the learner's demo orders\n")
         return
     if len(products) < 3:
         stdout.write("  fewer than three demo courses for sale; no demo orders\n")
@@ -102,3 +111,30 @@ def seed_orders(*, stdout) -> None:
     for order in Order.objects.filter(pk__in=[order.pk for order in made]).prefetch_related("lines"):
         states = ", ".join(line.entitlement_status for line in order.lines.all())
         stdout.write(f"  created order {order.number}: {order.status} ({states}) for {remote.user_get(user_id=str(order.user_id)).email}\n")
+
+
+def _seed_pending_approval(*, products: list, stdout) -> None:
+    """The approval course bought by a second demo buyer, whom the LMS has not enrolled: pending approval."""
+    from integration.ports.identity import identity_port
+    from integration.ports.learning import learning_port
+
+    needs_approval = _needs_approval(learning_port().catalog_export(limit=100))
+    course = next((product for product in products if product.external_id in needs_approval), None)
+    if course is None:
+        stdout.write("  no course needs approval; no pending-approval order\n")
+        return
+    try:
+        buyer = identity_port().user_find(email=APPROVAL_BUYER_EMAIL)
+    except ApplicationError:
+        stdout.write(f"  no {APPROVAL_BUYER_EMAIL}; no pending-approval order\n")
+        return
+    if OrderEvent.objects.filter(order__user_id=buyer.id, actor=SEED_ACTOR).exists():
+        stdout.write(f"  kept    the pending-approval order of {APPROVAL_BUYER_EMAIL}\n")
+        return
+    try:
+        order = _buy(user_id=buyer.id, product=course, now=timezone.now())
+    except ApplicationError as exc:
+        stdout.write(f"  could not buy {course.name} for {APPROVAL_BUYER_EMAIL}: {exc.message}\n")
+        return
+    states = ", ".join(order.lines.values_list("entitlement_status", flat=True))
+    stdout.write(f"  created order {order.number}: {order.status} ({states}) for {APPROVAL_BUYER_EMAIL}\n")
