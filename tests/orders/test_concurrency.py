@@ -117,3 +117,34 @@ def test_a_coupons_total_limit_holds_under_concurrent_checkouts():
     refused = [result for result in results if isinstance(result, ApplicationError)]
     assert len(made) == 1 and len(refused) == 1 and refused[0].code == "coupon_exhausted"
     assert Coupon.objects.get(code="LAST").times_redeemed == 1 and Order.objects.count() == 1
+
+
+def test_the_processors_refund_event_during_our_own_refund_records_it_once(buyer, products, lms, monkeypatch):
+    """Stripe sends refund.created while our refund request still holds the order: it waits, then finds ours."""
+    from orders.gateways.base import GatewayRefund
+    from orders.services.refunds import refund_record_external
+
+    order = _pending_order(buyer)
+    order_pay(order_id=order.pk, user_id=buyer.pk, now=timezone.now(), payment_method="pm_card_visa")
+    payment = Payment.objects.get(order=order, status=Payment.Status.SUCCEEDED)
+    charged = threading.Event()
+
+    def refund_at_the_processor(self, **kwargs):
+        charged.set()  # the processor has refunded (and sent its event); our transaction is not committed yet
+        time.sleep(0.5)
+        return GatewayRefund(refund_id="re_same")
+
+    monkeypatch.setattr(TestGateway, "refund", refund_at_the_processor)
+
+    def work(index):
+        if index == 0:
+            return refund_create(order_id=order.pk, reason="ours", initiator=Refund.Initiator.ADMIN,
+                                 actor="admin:test", now=timezone.now(), amount=Decimal("50.00"))
+        charged.wait(timeout=10)
+        return refund_record_external(payment=payment, gateway_refund_id="re_same", amount=Decimal("50.00"),
+                                      now=timezone.now(), source="stripe:refund.created")
+
+    ours, event = _together(2, work)
+    assert isinstance(ours, Refund) and event.startswith("duplicate")
+    order.refresh_from_db()
+    assert order.refunded_amount == Decimal("50.00") and order.refunds.count() == 1
