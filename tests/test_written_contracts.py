@@ -15,7 +15,7 @@ spec (000_…), sent the documented request as the documented caller, its answer
 | POST /api/v2/auth/service-token (6.3)                   | client credentials     | test_6_3_service_token |
 | section 9.3 webhook headers                             | unsigned / stale       | test_9_3_webhook_signature_is_required |
 | POST /api/v1/auth/registration/                         | anonymous              | test_registration_login_refresh_user_logout |
-| POST /api/v1/auth/login/                                | anonymous              | test_registration_login_refresh_user_logout |
+| POST /api/v1/auth/login/ (with MFA on, a second step)   | anonymous              | test_registration_login_refresh_user_logout, test_login_with_mfa_has_a_second_step |
 | POST /api/v1/auth/token/refresh/ (rotation, reuse)      | anonymous              | test_registration_login_refresh_user_logout |
 | GET /api/v1/auth/user/                                  | learner                | test_registration_login_refresh_user_logout |
 | POST /api/v1/auth/logout/                               | learner                | test_registration_login_refresh_user_logout |
@@ -413,6 +413,11 @@ def test_6_2_2_entitlement_grant():
     assert again["results"][0]["status"] == "already_enrolled"
     assert {r["status"] for r in body["results"] + again["results"]} <= {"granted", "already_enrolled", "failed",
                                                                           "pending_approval"}
+    course_class = _published_class(CourseFactory())
+    class_grant = dict(payload, idempotencyKey=str(uuid.uuid4()), orderId="ord-3",
+                       items=[dict(item, productType="class", externalId=str(course_class.pk))])
+    classes = webhook("/api/v2/webhooks/commerce/entitlement", class_grant, source="commerce").json()
+    assert classes["results"][0]["status"] == "granted", classes
     revoke = dict(payload, event="entitlement.revoked", idempotencyKey=str(uuid.uuid4()), items=[item])
     revoked = webhook("/api/v2/webhooks/commerce/entitlement", revoke, source="commerce")
     assert revoked.status_code == 200, revoked.content
@@ -421,6 +426,14 @@ def test_6_2_2_entitlement_grant():
     assert revoked.json()["results"][0]["status"] == "revoked"
     assert Enrollment.objects.get(pk=granted["enrollmentId"]).status == "revoked"
     del other
+
+
+def _published_class(course):
+    from learning.models import CourseClass
+
+    start = timezone.now() + timedelta(days=7)
+    return CourseClass.objects.create(course=course, title=f"{course.title}, spring", starts_at=start,
+                                      ends_at=start + timedelta(days=30), capacity=10, status="published")
 
 
 # --- 6.2.3 Product Catalog Export ------------------------------------------------------------------------------
@@ -456,6 +469,10 @@ def test_6_2_3_catalog_export():
     ProgramFactory(department=web)
     programs = api.get("/api/v2/commerce/catalog", {"type": "program"}, **service("catalog:read")).json()
     assert [p["type"] for p in programs["data"]["products"]] == ["program"]
+    course_class = _published_class(CourseFactory(department=web, title="Three"))
+    classes = api.get("/api/v2/commerce/catalog", {"type": "class"}, **service("catalog:read")).json()
+    assert [(p["type"], p["externalId"]) for p in classes["data"]["products"]] == [("class", str(course_class.pk))]
+    fields(classes["data"]["products"][0]["metadata"], {"departmentId": str, "departmentName": str})
     since = api.get("/api/v2/commerce/catalog", {"updatedSince": "2999-01-01T00:00:00Z"},
                     **service("catalog:read")).json()
     assert since["data"]["products"] == []
@@ -536,6 +553,26 @@ def test_registration_login_refresh_user_logout():
     error_of(api.get("/api/v1/auth/user/", **bearer(again["access"])), 401)
     assert api.post("/api/v1/auth/token/refresh/", {"refresh": again["refresh"]}, format="json").status_code == 401
     error_of(api.post("/api/v1/auth/login/", {"email": email, "password": "wrong-password"}, format="json"), 400)
+
+
+def test_login_with_mfa_has_a_second_step():
+    import time
+
+    from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+
+    user = UserFactory(verified=True)
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    api = APIClient()
+    step = api.post("/api/v1/auth/login/", {"email": user.email, "password": PASSWORD}, format="json")
+    assert step.status_code == 200, step.content
+    assert "access" not in step.json() and step.json()["mfaRequired"] is True
+    done = api.post("/api/v1/auth/login/mfa/", {"mfaToken": step.json()["mfaToken"],
+                                                "code": format_hotp_value(hotp_value(secret, int(time.time()) // 30))},
+                    format="json")
+    assert done.status_code == 200, done.content
+    fields(done.json(), {"access": str, "refresh": str, "user": dict})
+    fields(done.json()["user"], {"id": str, "email": str, "commerceRoles": list})
 
 
 # --- revenue releases, enrollment status, stripe ---------------------------------------------------------------
