@@ -52,6 +52,8 @@ spec (000_…), sent the documented request as the documented caller, its answer
 | GET /healthz · GET /readyz · GET /metrics               | anonymous              | test_operations |
 | lists: {results, next, previous}, ?limit (20, ≤100)     | learner                | test_list_convention |
 | everything else under /api/ needs a user or service     | anonymous              | test_anonymous_is_401_with_the_error_shape |
+| every error a JSON body {error: {code, message, details}} | anonymous            | test_unknown_paths_and_methods_answer_the_error_shape (and error_of() everywhere) |
+| ids strings, timestamps ISO 8601 UTC, camelCase names   | every answer above     | _every_json_answer_keeps_the_conventions (autouse) |
 """
 
 import json
@@ -119,6 +121,14 @@ def _scan(value, path, problems):
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _scan(item, f"{path}[{index}]", problems)
+
+
+def test_the_convention_scan_finds_what_it_should():
+    problems: list[str] = []
+    _scan({"items": [{"id": 1, "productId": "p"}], "createdAt": "2026-01-01 10:00", "order_id": "x",
+           "paidAt": "2026-01-01T10:00:00Z", "error": {"code": "X"}}, "/api", problems)
+    assert problems == ["/api.items[0].id: id is int 1", "/api.createdAt: timestamp '2026-01-01 10:00'",
+                        "/api.order_id: not camelCase"]
 
 
 @pytest.fixture(autouse=True)
@@ -932,9 +942,12 @@ def test_lms_departments_programs_courses(lms_admin):
     assert exam.status_code == 201, exam.content
     assert page(api.get(f"/api/v2/courses/{course['id']}/exams/", **auth).json())
     LmsUserFactory(email="teacher@example.com")
-    staff = api.post(f"/api/v2/courses/{course['id']}/staff/", {"email": "teacher@example.com",
-                                                                "role": "instructor"}, format="json", **auth)
-    assert staff.status_code == 201, staff.content
+    LmsUserFactory(email="maker@example.com")
+    for email, role in (("teacher@example.com", "instructor"), ("maker@example.com", "content-creator")):
+        staff = api.post(f"/api/v2/courses/{course['id']}/staff/", {"email": email, "role": role}, format="json",
+                         **auth)
+        assert staff.status_code == 201, staff.content
+        assert staff.json()["role"] == role
     error_of(api.post(f"/api/v2/courses/{course['id']}/staff/", {"email": "teacher@example.com", "role": "boss"},
                       format="json", **auth), 400)
     published = api.post(f"/api/v2/courses/{course['id']}/publish/", **auth)
@@ -1044,6 +1057,14 @@ def test_list_convention(learner):
     assert len(page(api.get("/api/v1/catalog/products/", {"limit": 500}).json())) == 100
     assert len(page(api.get("/api/v1/catalog/products/", {"limit": 7}).json())) == 7
     error_of(api.get("/api/v1/catalog/products/", {"cursor": "garbage"}), 404)
+
+
+@pytest.mark.parametrize(("method", "path", "status", "code"), [
+    ("get", "/api/v1/no-such-endpoint", 404, "not_found"), ("get", "/api/v2/no-such-endpoint/", 404, "not_found"),
+    ("get", "/api/v1/catalog/sync", 405, "method_not_allowed"),
+    ("put", "/api/v1/catalog/products/", 405, "method_not_allowed")])
+def test_unknown_paths_and_methods_answer_the_error_shape(method, path, status, code):
+    error_of(getattr(APIClient(), method)(path), status, code)
 
 
 @pytest.mark.parametrize("path", ["/api/v1/cart/", "/api/v1/orders/", "/api/v1/payouts/balance/",
