@@ -341,6 +341,23 @@ def test_6_1_3_revenue_events():
                     source="lms").json()
     assert again["results"] == [{"eventId": event["eventId"], "status": "duplicate"}]
 
+    # API.md's additions: type "refund", reason "creator_share", grossAmount, processorFee, a split's hold.
+    creator = str(UserFactory().pk)
+    held = {"eventId": f"evt-{uuid.uuid4()}", "type": "course_sale", "orderId": str(uuid.uuid4()),
+            "productExternalId": "course-101", "totalAmount": "192.93", "grossAmount": "199.00",
+            "processorFee": "6.07", "currency": "USD",
+            "splits": [{"payeeUserId": platform, "amount": "57.88", "reason": "platform_fee"},
+                       {"payeeUserId": creator, "amount": "77.17", "reason": "creator_share", "hold": True},
+                       {"payeeUserId": instructor, "amount": "57.88", "reason": "instructor_share", "hold": True}],
+            "occurredAt": "2026-01-14T10:00:00Z"}
+    # API.md does not name originalEventId; without it a refund is answered failed per event (reported).
+    refund = dict(held, eventId=f"evt-{uuid.uuid4()}", type="refund", originalEventId=held["eventId"],
+                  occurredAt="2026-01-15T10:00:00Z")
+    both = webhook("/api/v1/revenue/events", {"source": "lms", "idempotencyKey": str(uuid.uuid4()),
+                                              "events": [held, refund]}, source="lms")
+    assert both.status_code == 200, both.content
+    assert [r["status"] for r in both.json()["results"]] == ["processed", "processed"], both.json()
+
 
 # --- 6.1.4 Grant Payee Role ------------------------------------------------------------------------------------
 
