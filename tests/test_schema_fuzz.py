@@ -22,7 +22,8 @@ from collections import Counter
 import pytest
 import schemathesis
 from django.core.management import call_command
-from django.db import transaction
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, transaction
 from django.test import override_settings
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
@@ -63,18 +64,26 @@ def actors(django_db_setup, django_db_blocker):
     from identity.services.tokens import token_pair_issue
     from integration.service_auth import mint_service_token
 
-    with (django_db_blocker.unblock(),
-          override_settings(ARGON2_TIME_COST=1, ARGON2_MEMORY_KIB=1024, ARGON2_PARALLELISM=1,
-                            STRIPE_WEBHOOK_SECRET=STRIPE_SECRET),
-          transaction.atomic()):
-        call_command("seed_demo", stdout=io.StringIO())
-        credentials = {
-            "learner": token_pair_issue(user=User.objects.get(email="learner@example.com")).access,
-            "admin": token_pair_issue(user=User.objects.get(email="admin@example.com")).access,
-            "service": mint_service_token(client_id="commerce-service", scopes=list(SERVICE_SCOPES)),
-        }
-        yield {name: {"Authorization": f"Bearer {token}"} for name, token in credentials.items()}
-        transaction.set_rollback(True)
+    # The WSGI application fires request_started/finished, whose close_old_connections would close the
+    # connection holding the test's transaction (on PostgreSQL); Django's own test client disconnects it too.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        with (django_db_blocker.unblock(),
+              override_settings(ARGON2_TIME_COST=1, ARGON2_MEMORY_KIB=1024, ARGON2_PARALLELISM=1,
+                                STRIPE_WEBHOOK_SECRET=STRIPE_SECRET),
+              transaction.atomic()):
+            call_command("seed_demo", stdout=io.StringIO())
+            credentials = {
+                "learner": token_pair_issue(user=User.objects.get(email="learner@example.com")).access,
+                "admin": token_pair_issue(user=User.objects.get(email="admin@example.com")).access,
+                "service": mint_service_token(client_id="commerce-service", scopes=list(SERVICE_SCOPES)),
+            }
+            yield {name: {"Authorization": f"Bearer {token}"} for name, token in credentials.items()}
+            transaction.set_rollback(True)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     _write_stats()
 
 
