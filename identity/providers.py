@@ -11,7 +11,7 @@ import uuid
 from identity.errors import UserNotFound
 from identity.models import User
 from identity.seed import seed_identity
-from identity.selectors import identity_phase_get, token_validate, user_roles
+from identity.selectors import identity_phase_get, token_family_validate, token_validate, user_roles
 from identity.services.accounts import identity_import_user
 from identity.services.phases import identity_phase_set
 from identity.services.platform import platform_payee_ensure
@@ -37,6 +37,9 @@ from integration.topics import Topic
 class LocalIdentity(IdentityPort):
     def validate_token(self, *, token: str) -> TokenValidation:
         return TokenValidation.from_wire(token_validate(token=token))
+
+    def validate_token_family(self, *, token: str) -> TokenValidation:
+        return TokenValidation.from_wire(token_family_validate(token=token))
 
     def phase(self) -> IdentityPhase:
         return IdentityPhase(phase=identity_phase_get())

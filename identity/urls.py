@@ -42,6 +42,8 @@ urlpatterns = [
     path("api/v1/auth/password/change/", auth.PasswordChangeApi.as_view(),
          name="rest_password_change"),
     path(django_path("identity.validate_token"), auth.ValidateTokenApi.as_view(), name="identity-validate-token"),
+    path(django_path("identity.validate_token_family"), auth.ValidateTokenFamilyApi.as_view(),
+         name="identity-validate-token-family"),
     # --- API: roles (spec 6.1.4) ---
     path(django_path(Topic.ROLE_GRANT), roles.UserRolesApi.as_view(), name="identity-user-roles"),
     path(django_path(Topic.ROLE_REVOKE), roles.UserRoleApi.as_view(), name="identity-user-role"),

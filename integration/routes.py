@@ -57,6 +57,8 @@ TOPICS: dict[str, Route] = {r.name: r for r in [
 PORT_CALLS: dict[str, Route] = {r.name: r for r in [
     Route("identity.validate_token", COMMERCE, "POST", "/api/v1/auth/validate-token", SERVICE_TOKEN,
           scope="tokens:validate"),
+    Route("identity.validate_token_family", COMMERCE, "POST", "/api/v1/auth/validate-token-family", SERVICE_TOKEN,
+          scope="tokens:validate"),
     Route("identity.phase", COMMERCE, "GET", "/api/v1/identity/phase", SERVICE_TOKEN, scope="users:read"),
     Route("identity.set_phase", COMMERCE, "POST", "/api/v1/identity/phase", SERVICE_TOKEN, scope="users:migrate"),
     Route("identity.import_user", COMMERCE, "POST", "/api/v1/identity/import-user", SERVICE_TOKEN,

@@ -6,6 +6,7 @@ side in one session (logging out at the store flushes both).
 """
 
 import hmac
+import logging
 import secrets
 import time
 import uuid
@@ -14,9 +15,15 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
 from django.http import HttpRequest
 
+from integration.errors import ApplicationError
+from integration.ports.identity import validate_token_cached, validate_token_family_cached
 from learning.models import LmsUser
 
+logger = logging.getLogger(__name__)
+
 SESSION_KEY = "_lms_user_id"
+# The SSO handoff a session was opened with: {"token", "expiresAt", "confirmedAt"} (server side only).
+SSO_SESSION_KEY = "_lms_sso"
 _CACHE_ATTR = "_cached_lms_user"
 SSO_STATE_KEY = "_lms_sso_state"
 SSO_STATE_MAX_AGE_SECONDS = 600
@@ -56,6 +63,9 @@ def current_lms_user(request: HttpRequest) -> LmsUser | None:
         elif not _same_identity_as_store_login(request, user):
             session.pop(SESSION_KEY, None)
             user = None
+        elif not _sso_sign_in_still_live(session, user):
+            _lms_session_end(request)
+            user = None
     setattr(request, _CACHE_ATTR, user)
     return user
 
@@ -74,10 +84,65 @@ def _same_identity_as_store_login(request: HttpRequest, lms_user: LmsUser) -> bo
     return str(store_user.pk) == str(lms_user.commerce_user_id or "")
 
 
-def lms_session_open(request: HttpRequest, *, lms_user: LmsUser) -> None:
-    """Logs ``lms_user`` in to the LMS; a new session key defeats session fixation."""
+def _sso_sign_in_still_live(session, lms_user: LmsUser, now: float | None = None) -> bool:
+    """Whether the store sign-in an SSO session came from still stands (always true for a session
+    opened otherwise, e.g. the legacy login).
+
+    The handoff token is asked about through the identity port, whose answers are cached
+    TOKEN_VALIDATION_CACHE_SECONDS, so a request within that window makes no call. The token lives
+    an hour and the session longer: once the token has expired, its *family* (tied to the store
+    session, revoked by a store logout, a password change or an erasure) is asked instead. When the
+    store cannot be asked, the session is kept until the token's expiry or LMS_SSO_OUTAGE_GRACE_SECONDS
+    after the last confirmation, whichever is later, and the outage is logged.
+    """
+    handoff = session.get(SSO_SESSION_KEY)
+    if handoff is None:
+        return True
+    if not isinstance(handoff, dict) or not handoff.get("token"):
+        return False
+    now = time.time() if now is None else now
+    token = handoff["token"]
+    try:
+        answer = validate_token_cached(token=token)
+        if not answer.valid and answer.error_code == "EXPIRED_TOKEN":
+            answer = validate_token_family_cached(token=token)
+    except ApplicationError as exc:
+        kept_until = max(int(handoff.get("expiresAt") or 0),
+                         int(handoff.get("confirmedAt") or 0) + settings.LMS_SSO_OUTAGE_GRACE_SECONDS)
+        logger.warning("LMS session: the store could not confirm its SSO sign-in", extra={
+            "code": exc.code, "lms_user_id": str(lms_user.pk), "kept": now < kept_until,
+            "kept_until": kept_until})
+        return now < kept_until
+    if not answer.valid or answer.user_id != (lms_user.commerce_user_id or None):
+        logger.info("LMS session ended: its store sign-in is no longer valid",
+                    extra={"code": answer.error_code, "lms_user_id": str(lms_user.pk)})
+        return False
+    if now - int(handoff.get("confirmedAt") or 0) >= settings.TOKEN_VALIDATION_CACHE_SECONDS:
+        session[SSO_SESSION_KEY] = handoff | {"confirmedAt": int(now)}  # one session write per window
+    return True
+
+
+def _lms_session_end(request: HttpRequest) -> None:
+    """Where the session is the LMS's alone (the ``lms`` deployment) it is flushed; in the monolith
+    the store's login shares it, so only the LMS's part goes."""
+    if settings.SERVES_COMMERCE:
+        request.session.pop(SESSION_KEY, None)
+        request.session.pop(SSO_SESSION_KEY, None)
+        request.session.cycle_key()
+    else:
+        request.session.flush()
+
+
+def lms_session_open(request: HttpRequest, *, lms_user: LmsUser, sso_token: str = "",
+                     sso_expires_at: int | None = None) -> None:
+    """Logs ``lms_user`` in to the LMS; a new session key defeats session fixation. ``sso_token``: the
+    handoff token the session was opened with, kept server side and re-checked on later requests."""
     request.session.cycle_key()
     request.session[SESSION_KEY] = str(lms_user.pk)
+    request.session.pop(SSO_SESSION_KEY, None)
+    if sso_token:
+        request.session[SSO_SESSION_KEY] = {"token": sso_token, "expiresAt": int(sso_expires_at or 0),
+                                            "confirmedAt": int(time.time())}
     setattr(request, _CACHE_ATTR, lms_user)
     request.lms_user = lms_user
 
@@ -85,6 +150,7 @@ def lms_session_open(request: HttpRequest, *, lms_user: LmsUser) -> None:
 def lms_session_close(request: HttpRequest) -> None:
     """Ends the LMS session only (the store's login, in the same session, is not the LMS's to end)."""
     request.session.pop(SESSION_KEY, None)
+    request.session.pop(SSO_SESSION_KEY, None)
     request.session.cycle_key()
     setattr(request, _CACHE_ATTR, None)
     request.lms_user = AnonymousLmsUser()

@@ -86,7 +86,8 @@ def sso_callback(request):
                             message="This sign-in was not started from this browser, or it took too long. "
                                     "Open “My courses” again.")
     try:
-        user, _ = sso_authenticate(token=request.POST.get("token", ""))
+        token = request.POST.get("token", "")
+        user, validation = sso_authenticate(token=token)
     except SsoNotEnabled as exc:
         return _sso_problem(request, status=403, title="Single sign-on is not available yet", message=exc.message)
     except InvalidCommerceToken:
@@ -99,7 +100,7 @@ def sso_callback(request):
         logger.warning("SSO callback could not validate a token", extra={"code": exc.code})
         return _sso_problem(request, status=503, title="Please try again shortly",
                             message="The store did not answer in time, so we could not check your sign-in.")
-    lms_session_open(request, lms_user=user)
+    lms_session_open(request, lms_user=user, sso_token=token, sso_expires_at=validation.expires_at)
     return redirect(_next_path(request))
 
 

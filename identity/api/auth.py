@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from identity.adapter import AccountAdapter
 from identity.api import serializers as s
 from identity.authentication import USER_AUTHENTICATION
-from identity.selectors import token_validate, user_mfa_types, user_personal_data
+from identity.selectors import token_family_validate, token_validate, user_mfa_types, user_personal_data
 from identity.services import login as login_service
 from identity.services.accounts import user_erase_confirmed
 from identity.services.login import login_success_record
@@ -225,6 +225,26 @@ class ValidateTokenApi(APIView):
         if not isinstance(token, str) or not token.strip():
             raise ValidationError({"token": ["A token (string) is required."]})
         return Response(token_validate(token=token.strip()))
+
+
+class ValidateTokenFamilyApi(APIView):
+    """Whether the family of a genuine access token is still live, even once the token has expired: how
+    the LMS keeps an SSO session only as long as the store sign-in it came from."""
+
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes = [require_scope("tokens:validate")]
+    throttle_classes: list = []
+
+    @extend_schema(tags=TAG, request=ValidateTokenRequestSerializer,
+                   responses={200: ValidateTokenResponseSerializer,
+                              401: OpenApiResponse(ErrorSerializer, description="No or bad service token"),
+                              403: OpenApiResponse(ErrorSerializer, description="insufficient_scope")},
+                   summary="Is an access token's family still live (expiresAt: the family's absolute expiry)")
+    def post(self, request):
+        token = request.data.get("token") if isinstance(request.data, dict) else None
+        if not isinstance(token, str) or not token.strip():
+            raise ValidationError({"token": ["A token (string) is required."]})
+        return Response(token_family_validate(token=token.strip()))
 
 
 class PasswordChangeApi(DjRestAuthPasswordChangeView):

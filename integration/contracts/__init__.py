@@ -66,6 +66,9 @@ TOPIC_CONTRACTS: dict[str, Contract] = {
 PORT_CONTRACTS: dict[str, Contract] = {
     "identity.validate_token": Contract(identity.ValidateTokenRequestSerializer,
                                         identity.ValidateTokenResponseSerializer, answer=identity.TokenValidation),
+    "identity.validate_token_family": Contract(identity.ValidateTokenRequestSerializer,
+                                               identity.ValidateTokenResponseSerializer,
+                                               answer=identity.TokenValidation),
     "identity.phase": Contract(identity.PhaseQuerySerializer, identity.PhaseSerializer,
                                answer=identity.IdentityPhase),
     "identity.set_phase": Contract(identity.SetPhaseRequestSerializer, identity.PhaseSerializer,

@@ -36,6 +36,11 @@ class IdentityPort(Port):
         """Spec 6.1.1: is this Commerce access token valid, and whose is it."""
 
     @abstractmethod
+    def validate_token_family(self, *, token: str) -> TokenValidation:
+        """Is the family of this genuine access token still live, even if the token has expired
+        (validate-token's shape; ``expiresAt`` is the family's absolute expiry)."""
+
+    @abstractmethod
     def phase(self) -> IdentityPhase:
         """The identity migration phase (spec section 10)."""
 
@@ -80,14 +85,26 @@ def validate_token_cached(*, token: str, now: float | None = None) -> TokenValid
     expired one at once. A token that is not even shaped like a JWT is refused
     without a call and without a cache entry (junk cannot fill the cache).
     """
+    return _validated_cached(token=token, kind="tokval", now=now, call=lambda: identity_port().validate_token(
+        token=token))
+
+
+def validate_token_family_cached(*, token: str, now: float | None = None) -> TokenValidation:
+    """:meth:`IdentityPort.validate_token_family` through the port, cached like
+    :func:`validate_token_cached` (never past the family's absolute expiry)."""
+    return _validated_cached(token=token, kind="tokfam", now=now, call=lambda: identity_port().validate_token_family(
+        token=token))
+
+
+def _validated_cached(*, token: str, kind: str, now: float | None, call) -> TokenValidation:
     if not _JWT_SHAPE.match(token or "") or len(token) > 8192:
         return INVALID_FORMAT
     cache = caches[TOKEN_CACHE_ALIAS]
-    key = "tokval:" + hashlib.sha256(token.encode()).hexdigest()
+    key = f"{kind}:" + hashlib.sha256(token.encode()).hexdigest()
     cached = cache.get(key)
     if cached is not None:
         return cached
-    result = identity_port().validate_token(token=token)
+    result = call()
     ttl = settings.TOKEN_VALIDATION_CACHE_SECONDS
     if result.valid and result.expires_at is not None:
         ttl = min(ttl, int(result.expires_at - (now if now is not None else time.time())))

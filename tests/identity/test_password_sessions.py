@@ -149,3 +149,30 @@ def test_manage_py_changepassword_refuses_a_weak_password_and_changes_nothing(us
     assert _code(pair.access) == "VALID"
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
+
+
+def test_the_family_check_outlives_the_sso_token_and_not_a_password_change(client, user):
+    """What the LMS asks once its SSO token has expired: is the family (the store sign-in) still live."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from identity.selectors import token_family_validate
+
+    expired = sso_access_token_issue(user=user, session_binding="browser-9", now=timezone.now() - timedelta(hours=2))
+    assert _code(expired) == "EXPIRED_TOKEN"
+    live = token_family_validate(token=expired)
+    family = TokenFamily.objects.get(user=user, kind=TokenFamily.Kind.SSO)
+    assert live["valid"] and live["user"]["id"] == str(user.pk)
+    assert live["expiresAt"] == int(family.absolute_expires_at.timestamp())
+    assert token_family_validate(token=expired[:-2] + "xx")["error"]["code"] == "INVALID_TOKEN"  # forged
+
+    client.force_login(user)
+    client.post("/account/password/change/", {
+        "oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert token_family_validate(token=expired)["error"]["code"] == "REVOKED_TOKEN"
+    TokenFamily.objects.filter(pk=family.pk).update(revoked_at=None, absolute_expires_at=timezone.now())
+    from identity import caching
+
+    caching.security_cache().delete(caching.family_key(str(family.pk)))
+    assert token_family_validate(token=expired)["error"]["code"] == "EXPIRED_TOKEN"  # past its absolute expiry

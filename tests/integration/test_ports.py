@@ -150,6 +150,7 @@ def test_the_http_adapter_answers_what_the_implementation_answers(live_server, s
                                    state="granted", enrollment=enrollment, created_enrollment=True)
     identity_calls = {
         "validate_token": lambda port: port.validate_token(token=access),
+        "validate_token_family": lambda port: port.validate_token_family(token=access),
         "phase": lambda port: port.phase(),
         "set_phase": lambda port: port.set_phase(phase=1, reason="round trip"),
         "import_user": None,  # phase 3 only; its refusal is compared below

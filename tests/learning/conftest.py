@@ -51,6 +51,8 @@ class FakeIdentity(IdentityPort):
         self.reasons: list[str] = []
         self.tokens: dict[str, dict] = {}
         self.validations = 0
+        self.families: dict[str, dict] = {}  # token -> validate_token_family's answer (default: as validate)
+        self.family_checks = 0
         self.accounts: dict[str, str] = {}  # email -> Commerce user id
         self.imports: list[dict] = []
         self.conflicts: set[str] = set()
@@ -72,6 +74,13 @@ class FakeIdentity(IdentityPort):
         if self.down:
             raise PortUnavailable()
         return TokenValidation.from_wire(self.tokens.get(token) or {
+            "valid": False, "error": {"code": "INVALID_TOKEN", "message": "Token is invalid."}})
+
+    def validate_token_family(self, *, token: str) -> TokenValidation:
+        self.family_checks += 1
+        if self.down:
+            raise PortUnavailable()
+        return TokenValidation.from_wire(self.families.get(token) or self.tokens.get(token) or {
             "valid": False, "error": {"code": "INVALID_TOKEN", "message": "Token is invalid."}})
 
     # --- phases -------------------------------------------------------------
