@@ -36,7 +36,7 @@ spec (000_…), sent the documented request as the documented caller, its answer
 | GET /api/v1/payouts/ledger/ (?payee=platform as admin)  | payee, commerce-admin  | test_payouts_balance_ledger_list_statement |
 | GET /api/v1/payouts/                                    | payee                  | test_payouts_balance_ledger_list_statement |
 | GET /api/v1/payouts/statements/{period}.csv             | payee                  | test_payouts_balance_ledger_list_statement |
-| money with the currency's minor digits (payouts)        | payee                  | test_payouts_money_has_the_currency_minor_digits (xfail, reported) |
+| money with the currency's minor digits (payouts)        | payee                  | test_payouts_money_has_the_currency_minor_digits |
 | GET /api/v1/schema/ · GET /api/v1/docs/                 | anonymous              | test_schema_and_docs |
 | GET|POST /api/v2/departments/                           | global admin (LMS)     | test_lms_departments_programs_courses |
 | GET|POST /api/v2/programs/ · GET|POST /api/v2/courses/  | global admin (LMS)     | test_lms_departments_programs_courses |
@@ -879,9 +879,6 @@ def test_payouts_balance_ledger_list_statement(admin):
     assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
 
 
-@pytest.mark.xfail(strict=True, reason="left for the lead (see the h10contracts report): payouts answers money with "
-                                       "4 decimal places (\"70.0000\"); API.md: \"Money in JSON is a decimal string "
-                                       "or number with the currency's minor digits\"; tests/payouts rely on 4")
 def test_payouts_money_has_the_currency_minor_digits():
     payee = _payee_with_a_sale()
     api = APIClient()

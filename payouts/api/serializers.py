@@ -2,17 +2,14 @@
 
 from rest_framework import serializers
 
+from integration.api_fields import AmountField
 from payouts.models import Payout, RevenueLedgerEntry
 
 
 class BalanceOutput(serializers.Serializer):
-    availableBalance = serializers.DecimalField(source="available", max_digits=19, decimal_places=4,
-                                                coerce_to_string=True)
-    pendingBalance = serializers.DecimalField(source="pending", max_digits=19, decimal_places=4,
-                                              coerce_to_string=True,
-                                              help_text="waiting for its date, including heldBalance")
-    heldBalance = serializers.DecimalField(source="held", max_digits=19, decimal_places=4, coerce_to_string=True,
-                                           help_text="shares held until the learner completes")
+    availableBalance = AmountField(source="available")
+    pendingBalance = AmountField(source="pending", help_text="waiting for its date, including heldBalance")
+    heldBalance = AmountField(source="held", help_text="shares held until the learner completes")
     currency = serializers.CharField()
     lastUpdatedAt = serializers.DateTimeField(source="last_updated_at", allow_null=True)
 
@@ -27,7 +24,7 @@ class LedgerEntryOutput(serializers.ModelSerializer):
     payeeUserId = serializers.CharField(source="payee_user_id")
     occurredAt = serializers.DateTimeField(source="posting.occurred_at")
     createdAt = serializers.DateTimeField(source="created_at")
-    amount = serializers.DecimalField(max_digits=19, decimal_places=4, coerce_to_string=True)
+    amount = AmountField()
 
     class Meta:
         model = RevenueLedgerEntry
@@ -42,7 +39,7 @@ class PayoutOutput(serializers.ModelSerializer):
     failureReason = serializers.CharField(source="failure_reason")
     createdAt = serializers.DateTimeField(source="created_at")
     completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
-    amount = serializers.DecimalField(max_digits=19, decimal_places=4, coerce_to_string=True)
+    amount = AmountField()
 
     class Meta:
         model = Payout

@@ -123,3 +123,18 @@ def test_every_part_but_the_last_is_its_share_rounded_half_even(case):
         return
     for part, weight in zip(parts[:-1], weights[:-1], strict=True):
         assert part == quantize(total * weight / weight_sum, currency)
+
+
+@pytest.mark.parametrize(("amount", "currency", "shown"), [
+    (Decimal("199"), "USD", "199.00"), (Decimal("1200.0000"), "JPY", "1200"), (Decimal("3.25"), "KWD", "3.250"),
+    (Decimal("-12.5000"), "EUR", "-12.50")])
+def test_the_api_amount_field_shows_the_currencys_minor_digits(amount, currency, shown):
+    from rest_framework import serializers
+
+    from integration.api_fields import AmountField
+
+    class Output(serializers.Serializer):
+        total = AmountField(source="amount")
+        currency = serializers.CharField()
+
+    assert Output({"amount": amount, "currency": currency}).data["total"] == shown

@@ -34,7 +34,7 @@ def test_balance_answers_the_payees_own_balance(api_client, sales, instructor, d
         response = api_client.get("/api/v1/payouts/balance/?currency=USD")
     assert response.status_code == 200
     assert response.json() | {"lastUpdatedAt": None} == {
-        "availableBalance": "30.0000", "pendingBalance": "7.0000", "heldBalance": "0.0000", "currency": "USD",
+        "availableBalance": "30.00", "pendingBalance": "7.00", "heldBalance": "0.00", "currency": "USD",
         "lastUpdatedAt": None}
 
 
@@ -49,7 +49,7 @@ def test_the_ledger_is_paginated_and_filtered(api_client, sales, instructor, dja
     assert len(page["results"]) == 2 and page["next"]
     assert {row["payeeUserId"] for row in page["results"]} == {instructor}
     credits = api_client.get("/api/v1/payouts/ledger/?kind=sale&type=credit").json()["results"]
-    assert sorted(row["amount"] for row in credits) == ["30.0000", "7.0000"]
+    assert sorted(row["amount"] for row in credits) == ["30.00", "7.00"]
     assert api_client.get("/api/v1/payouts/ledger/?type=sideways").status_code == 400
 
 
@@ -63,7 +63,7 @@ def test_another_payees_ledger_is_forbidden_and_admins_see_the_platforms(api_cli
     login(api_client, str(admin.pk))
     rows = api_client.get("/api/v1/payouts/ledger/?payee=platform").json()["results"]
     assert rows and {row["payeeUserId"] for row in rows} == {platform}
-    assert api_client.get(f"/api/v1/payouts/balance/?payee={creator}").json()["availableBalance"] == "40.0000"
+    assert api_client.get(f"/api/v1/payouts/balance/?payee={creator}").json()["availableBalance"] == "40.00"
 
 
 def test_a_payee_requests_a_payout_and_lists_it(api_client, sales, instructor):
@@ -78,8 +78,8 @@ def test_a_payee_requests_a_payout_and_lists_it(api_client, sales, instructor):
     made = api_client.post("/api/v1/payouts/", {"currency": "USD", "amount": "10.00"}, format="json")
     assert made.status_code == 201 and made.json()["status"] == "paid"  # the built-in test transfer
     listed = api_client.get("/api/v1/payouts/").json()["results"]
-    assert [row["amount"] for row in listed] == ["10.0000"]
-    assert api_client.get("/api/v1/payouts/balance/").json()["availableBalance"] == "20.0000"
+    assert [row["amount"] for row in listed] == ["10.00"]
+    assert api_client.get("/api/v1/payouts/balance/").json()["availableBalance"] == "20.00"
 
 
 def test_the_monthly_statement_csv(api_client, sales, instructor):
