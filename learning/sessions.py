@@ -13,9 +13,11 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
+from django.core.cache import cache
 from django.http import HttpRequest
 
 from integration.errors import ApplicationError
+from integration.ports import PortUnavailable
 from integration.ports.identity import validate_token_cached, validate_token_family_cached
 from learning.models import LmsUser
 
@@ -24,6 +26,9 @@ logger = logging.getLogger(__name__)
 SESSION_KEY = "_lms_user_id"
 # The SSO handoff a session was opened with: {"token", "expiresAt", "confirmedAt"} (server side only).
 SSO_SESSION_KEY = "_lms_sso"
+# After the store failed to answer, sessions do not ask again for this long (one attempt, not one per request).
+IDENTITY_DOWN_CACHE_KEY = "lms:sso:identity-unreachable"
+IDENTITY_DOWN_RETRY_SECONDS = 10
 _CACHE_ATTR = "_cached_lms_user"
 SSO_STATE_KEY = "_lms_sso_state"
 SSO_STATE_MAX_AGE_SECONDS = 600
@@ -93,7 +98,8 @@ def _sso_sign_in_still_live(session, lms_user: LmsUser, now: float | None = None
     an hour and the session longer: once the token has expired, its *family* (tied to the store
     session, revoked by a store logout, a password change or an erasure) is asked instead. When the
     store cannot be asked, the session is kept until the token's expiry or LMS_SSO_OUTAGE_GRACE_SECONDS
-    after the last confirmation, whichever is later, and the outage is logged.
+    after the last confirmation, whichever is later, and the outage is logged; after a failed call no
+    session asks again for IDENTITY_DOWN_RETRY_SECONDS.
     """
     handoff = session.get(SSO_SESSION_KEY)
     if handoff is None:
@@ -103,9 +109,15 @@ def _sso_sign_in_still_live(session, lms_user: LmsUser, now: float | None = None
     now = time.time() if now is None else now
     token = handoff["token"]
     try:
-        answer = validate_token_cached(token=token)
-        if not answer.valid and answer.error_code == "EXPIRED_TOKEN":
-            answer = validate_token_family_cached(token=token)
+        if cache.get(IDENTITY_DOWN_CACHE_KEY):
+            raise PortUnavailable(details={"reason": "failed moments ago, not asked again yet"})
+        try:
+            answer = validate_token_cached(token=token)
+            if not answer.valid and answer.error_code == "EXPIRED_TOKEN":
+                answer = validate_token_family_cached(token=token)
+        except ApplicationError:
+            cache.set(IDENTITY_DOWN_CACHE_KEY, True, IDENTITY_DOWN_RETRY_SECONDS)
+            raise
     except ApplicationError as exc:
         kept_until = max(int(handoff.get("expiresAt") or 0),
                          int(handoff.get("confirmedAt") or 0) + settings.LMS_SSO_OUTAGE_GRACE_SECONDS)
