@@ -37,12 +37,17 @@ def statement_csv(*, payee_user_id: str, year: int, month: int) -> str:
     return out.getvalue()
 
 
-def statement_pdf(*, payee_user_id: str, payee_email: str, year: int, month: int) -> bytes:
-    from weasyprint import HTML
-
+def statement_html(*, payee_user_id: str, payee_email: str, year: int, month: int) -> str:
+    """The statement as the PDF prints it: courses by name, amounts in the currency's minor unit."""
     rows = list(statement_rows(payee_user_id=payee_user_id, year=year, month=month))
-    html = render_to_string("payouts/statement_pdf.html", {
+    return render_to_string("payouts/statement_pdf.html", {
         "period": f"{year}-{month:02d}", "payee_email": payee_email, "rows": rows,
         "names": selectors.product_names(product_ids=[row["product"] for row in rows]),
         "summary": selectors.statement_summary(payee_user_id=payee_user_id, year=year, month=month)})
-    return HTML(string=html).write_pdf()
+
+
+def statement_pdf(*, payee_user_id: str, payee_email: str, year: int, month: int) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=statement_html(payee_user_id=payee_user_id, payee_email=payee_email, year=year,
+                                      month=month)).write_pdf()

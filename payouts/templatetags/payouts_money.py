@@ -1,6 +1,7 @@
 from django import template
 
 from integration.money import format_money
+from payouts.models import Account
 
 register = template.Library()
 
@@ -25,3 +26,12 @@ def product_name(product_id, names):
 def reason_label(reason):
     """A ledger leg's reason for people: "instructor_share" reads "instructor share"."""
     return (reason or "").replace("_", " ")
+
+
+@register.filter
+def account_label(account):
+    """A ledger account for people ("payee_available" reads "Payee: available")."""
+    try:
+        return Account(account).label
+    except ValueError:
+        return account

@@ -192,3 +192,15 @@ def test_a_payee_without_any_sale_sees_empty_states(client, db):
                       ("/payouts/history/", "No payouts yet"), ("/payouts/statements/", "first statement")):
         response = client.get(url)
         assert response.status_code == 200 and text in response.content.decode(), url
+
+
+def test_the_statement_pdf_names_courses_and_rounds_amounts_to_the_currency(instructor, platform):
+    from payouts.statements import statement_html
+
+    ProductFactory(external_id="lms-course-pdf", name="Printed course")
+    post(sale(splits=[(platform, "3", "platform_fee"), (instructor, "1234", "instructor_share")], currency="JPY",
+              product="lms-course-pdf"))
+    html = statement_html(payee_user_id=instructor, payee_email="teacher@example.com", year=NOW.year, month=NOW.month)
+    assert "Printed course" in html and "lms-course-pdf" not in html
+    assert "¥1,234" in html and "1234.0000" not in html
+    assert "Payee: pending (clearing)" in html and "instructor share" in html
