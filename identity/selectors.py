@@ -1,6 +1,7 @@
 """Reads: token validation (spec 6.1.1), roles, the migration phase, a person's data."""
 
 import logging
+from datetime import UTC, datetime
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -65,7 +66,7 @@ def token_validate(*, token: str) -> dict:
         return _refused(REVOKED_TOKEN)
     return {"valid": True, "user": {"id": identity["id"], "email": identity["email"],
                                     "commerceRoles": list(identity["commerceRoles"])},
-            "expiresAt": int(claims["exp"])}
+            "expiresAt": datetime.fromtimestamp(claims["exp"], tz=UTC)}
 
 
 def token_family_validate(*, token: str) -> dict:
@@ -93,7 +94,7 @@ def token_family_validate(*, token: str) -> dict:
         return _refused(EXPIRED_TOKEN)
     return {"valid": True, "user": {"id": identity["id"], "email": identity["email"],
                                     "commerceRoles": list(identity["commerceRoles"])},
-            "expiresAt": int(absolute.timestamp())}
+            "expiresAt": absolute}
 
 
 def validation_audiences() -> tuple[str, ...]:

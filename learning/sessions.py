@@ -10,6 +10,7 @@ import logging
 import secrets
 import time
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
@@ -146,14 +147,14 @@ def _lms_session_end(request: HttpRequest) -> None:
 
 
 def lms_session_open(request: HttpRequest, *, lms_user: LmsUser, sso_token: str = "",
-                     sso_expires_at: int | None = None) -> None:
+                     sso_expires_at: datetime | None = None) -> None:
     """Logs ``lms_user`` in to the LMS; a new session key defeats session fixation. ``sso_token``: the
     handoff token the session was opened with, kept server side and re-checked on later requests."""
     request.session.cycle_key()
     request.session[SESSION_KEY] = str(lms_user.pk)
     request.session.pop(SSO_SESSION_KEY, None)
     if sso_token:
-        request.session[SSO_SESSION_KEY] = {"token": sso_token, "expiresAt": int(sso_expires_at or 0),
+        request.session[SSO_SESSION_KEY] = {"token": sso_token, "expiresAt": int(sso_expires_at.timestamp()) if sso_expires_at else 0,
                                             "confirmedAt": int(time.time())}
     setattr(request, _CACHE_ATTR, lms_user)
     request.lms_user = lms_user

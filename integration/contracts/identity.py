@@ -36,8 +36,9 @@ class ValidateTokenResponseSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
     user = ValidatedUserSerializer(required=False)
     error = TokenErrorSerializer(required=False)
-    # Additive: the token's own expiry (Unix seconds), so a caller never caches "valid" past it.
-    expiresAt = serializers.IntegerField(required=False)
+    # Additive: the token's own expiry (ISO 8601 UTC, as every timestamp), so a caller never caches
+    # "valid" past it.
+    expiresAt = serializers.DateTimeField(required=False)
 
 
 
@@ -61,7 +62,7 @@ class TokenValidation(WireModel):
     valid: bool
     user: ValidatedUser | None = None
     error: TokenError | None = None
-    expires_at: int | None = None
+    expires_at: datetime | None = None
 
     @property
     def user_id(self) -> str | None:

@@ -107,7 +107,7 @@ def _validated_cached(*, token: str, kind: str, now: float | None, call) -> Toke
     result = call()
     ttl = settings.TOKEN_VALIDATION_CACHE_SECONDS
     if result.valid and result.expires_at is not None:
-        ttl = min(ttl, int(result.expires_at - (now if now is not None else time.time())))
+        ttl = min(ttl, int(result.expires_at.timestamp() - (now if now is not None else time.time())))
     if ttl > 0:
         cache.set(key, result, ttl)
     return result

@@ -1,6 +1,7 @@
 """Typed ports: registration checks the implementation against its interface; local and HTTP answer the same."""
 
 from abc import abstractmethod
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -102,7 +103,7 @@ def test_a_valid_answer_is_not_cached_past_the_token_expiry(settings):
     class ShortLived(LocalIdentity):
         def validate_token(self, *, token: str) -> TokenValidation:
             calls.append(token)
-            return TokenValidation.from_wire({"valid": True, "expiresAt": 1_000_010,
+            return TokenValidation.from_wire({"valid": True, "expiresAt": datetime.fromtimestamp(1_000_010, tz=UTC),
                                               "user": {"id": "u1", "email": "a@example.com", "commerceRoles": []}})
 
     ports.override(IdentityPort, ShortLived())

@@ -151,7 +151,7 @@ pytestmark_db = pytest.mark.django_db
 
 def _open(client, fake, *, expires_in: int = 3600, user_id: str = "c-1") -> str:
     token = fake.issue(user_id=user_id)
-    fake.tokens[token]["expiresAt"] = int(timezone.now().timestamp()) + expires_in
+    fake.tokens[token]["expiresAt"] = timezone.now() + timedelta(seconds=expires_in)
     assert sso_post(client, {"token": token})["Location"] == "/lms/"
     return token
 
