@@ -30,6 +30,7 @@ from orders.state import order_transition
 
 E = EntitlementStatus
 RANK = {E.PENDING: 0, E.FAILED: 1, E.PENDING_APPROVAL: 2, E.GRANTED: 3}
+WAITING = frozenset({E.PENDING, E.PENDING_APPROVAL})  # lines whose final answer is still to come
 LMS_ANSWER_TO_STATUS = {"granted": E.GRANTED, "already_enrolled": E.GRANTED, "pending_approval": E.PENDING_APPROVAL,
                         "failed": E.FAILED, "revoked": E.REVOKED}
 
@@ -194,10 +195,12 @@ def _plain_answer(line: OrderLine) -> str:
 
 def order_complete_if_answered(*, order: Order, lines: list[OrderLine], now: datetime, also_save: tuple = (),
                                timeline: list[OrderEvent] | None = None) -> bool:
-    """Completes a paid order whose every line the LMS has answered; answers whether it did."""
-    if order.status == OrderStatus.PAID and all(line.entitlement_status != E.PENDING for line in lines):
+    """Completes a paid order once every line has the LMS's final answer (enrolled, refused or revoked);
+    a line waiting for the department's approval keeps the order paid until it is approved or rejected.
+    Answers whether it completed the order."""
+    if order.status == OrderStatus.PAID and all(line.entitlement_status not in WAITING for line in lines):
         order_transition(order=order, to=OrderStatus.COMPLETED, now=now, also_save=also_save, timeline=timeline,
-                         message="Order completed: the learning platform has answered for every item.")
+                         message="Order completed: the learning platform has settled every item.")
         return True
     return False
 

@@ -23,7 +23,7 @@ from integration.errors import ApplicationError
 from integration.money import format_money
 from orders.gateways import get_gateway
 from orders.gateways.test import DECLINED, NEEDS_ACTION, SUCCEEDING
-from orders.models import Order, OrderStatus, Payment, Refund
+from orders.models import EntitlementStatus, Order, OrderStatus, Payment, Refund
 from orders.selectors import cart_for, order_get, order_list, order_timeline
 from orders.services.carts import cart_coupon_set, cart_get_or_create, cart_item_add, cart_item_remove
 from orders.services.checkout import checkout_create
@@ -233,7 +233,10 @@ def order_history(request):
 def _detail_context(request, order: Order) -> dict:
     lines = sorted(order.lines.all(), key=lambda line: line.position)
     return {"order": order, "lines": lines, "timeline": order_timeline(order=order),
-            "enrolling": order.status == OrderStatus.PAID,
+            "enrolling": order.status == OrderStatus.PAID
+                         and any(line.entitlement_status == EntitlementStatus.PENDING for line in lines),
+            "awaiting_approval": order.status == OrderStatus.PAID
+                                 and any(line.entitlement_status == EntitlementStatus.PENDING_APPROVAL for line in lines),
             "refundable": order.status in PAID_STATES and order.refundable_amount > 0}
 
 

@@ -122,12 +122,22 @@ def test_paying_twice_charges_once(buyer, products, lms):
     assert OutboxMessage.objects.filter(aggregate_key=f"order:{order.pk}").count() == 1
 
 
-def test_pending_approval_then_approved_completes(buyer, buy, lms):
+def test_pending_approval_then_approved_completes(buyer, buy, lms, client):
+    from orders.services.fulfilment import enrollment_status_apply
+
     lms.answers["course-1"] = "pending_approval"
     order = buy(buyer, "p1")
     line = order.lines.get()
     assert line.entitlement_status == EntitlementStatus.PENDING_APPROVAL
-    assert order.status == OrderStatus.COMPLETED  # the LMS has answered for every line
+    assert order.status == OrderStatus.PAID  # answered, but not settled: the department decides
+    client.force_login(buyer)
+    page = client.get(f"/orders/{order.pk}/status/")
+    assert b"waiting for approval" in page.content and b"hx-trigger" not in page.content  # no polling for days
+    enrollment_status_apply(enrollment_id=line.enrollment_id, event="enrollment.approved", order_id=str(order.pk),
+                            order_item_id=str(line.pk), reason="", now=timezone.now())
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED
+    assert order.lines.get().entitlement_status == EntitlementStatus.GRANTED
 
 
 def test_the_state_machine_refuses_impossible_transitions(buyer, buy, lms):
