@@ -308,11 +308,11 @@ def test_publish_buy_learn_earn_approve_refund_across_two_services(split):
 
     pending("29.04")
 
-    # 5. The gated course: the LMS answers the grant "pending_approval" (the order is complete once every
-    # line is answered, spec 6: completed means paid); a department admin approves on the LMS, the
-    # LMS sends enrollment.approved, and the line is granted.
+    # 5. The gated course: the LMS answers the grant "pending_approval" (the order stays paid, waiting);
+    # a department admin approves on the LMS, the LMS sends enrollment.approved, the line is granted
+    # and the order completes.
     gated_order_id = buy("gated")
-    waiting = order_when(gated_order_id, "completed", "pending_approval")
+    waiting = order_when(gated_order_id, "paid", "pending_approval")
     gated_enrollment = waiting["lines"][0]["enrollmentId"]
     assert gated_enrollment, waiting
     assert learner.at_lms("POST", f"/api/v2/enrollments/{gated_enrollment}/approve/", 403)["error"]
