@@ -103,6 +103,7 @@ def test_by_course_and_the_ledger_show_course_names_in_bounded_queries(client, i
     post(sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")],
               product="never-in-the-catalog"))
     client.force_login(get_user_model().objects.get(pk=instructor))
+    client.get("/payouts/")  # once before counting: what a first visit does once (session, caches) is not counted
     with django_assert_max_num_queries(25) as few:
         html = client.get("/payouts/").content.decode()
     by_course = html[html.index("<h2>By course</h2>"):html.index("<h2>Recent payouts</h2>")]
