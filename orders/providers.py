@@ -3,7 +3,7 @@
 from django.utils import timezone
 
 from integration import registry
-from integration.contracts.orders import OrdersPersonalData, PaidLinePage
+from integration.contracts.orders import OrdersPersonalData, PaidLinePage, PaidOrders
 from integration.ports import implement
 from integration.ports.orders import OrdersPort
 from integration.topics import Topic
@@ -19,6 +19,11 @@ class LocalOrders(OrdersPort):
         from orders.selectors import paid_lines_page
 
         return PaidLinePage.from_wire(paid_lines_page(after=after, limit=limit))
+
+    def paid_orders(self, *, order_ids: list[str]) -> PaidOrders:
+        from orders.selectors import paid_orders
+
+        return PaidOrders.from_wire(paid_orders(order_ids=order_ids))
 
 
 def personal_data_hook(*, user_id, **_: object) -> dict:

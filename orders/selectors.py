@@ -127,3 +127,17 @@ def paid_lines_page(*, after: str | None = None, limit: int | None = None) -> di
                        "paidAt": line.order.paid_at, "lastGrantAt": line.order.last_grant_at,
                        "grantsSent": line.order.grants_sent} for line in page],
             "nextCursor": str(page[-1].id) if len(rows) > limit else None}
+
+
+def paid_orders(*, order_ids) -> dict:
+    """``OrdersPort.paid_orders``: which of ``order_ids`` were paid (refunded ones included), with their
+    currency; ids that are not order ids at all are simply not found. One query."""
+    ids = []
+    for order_id in order_ids:
+        try:
+            ids.append(uuid.UUID(str(order_id)))
+        except ValueError:
+            continue
+    found = (Order.objects.filter(pk__in=ids, status__in=(*PAID_STATUSES, OrderStatus.REFUNDED))
+             .values_list("id", "currency")) if ids else []
+    return {"orders": [{"orderId": str(order_id), "currency": currency} for order_id, currency in found]}

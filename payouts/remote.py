@@ -8,6 +8,7 @@ from integration.ports.base import PortNotImplementedError
 from integration.ports.catalog import catalog_port
 from integration.ports.identity import identity_port
 from integration.ports.learning import learning_port
+from integration.ports.orders import orders_port
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,15 @@ def payee_get(*, user_id: str) -> Payee | None:
             return None
         raise
     return Payee(id=str(user.id), email=user.email, roles=tuple(user.commerce_roles))
+
+
+def paid_order_currencies(*, order_ids: list[str]) -> dict[str, str]:
+    """Of ``order_ids``, the orders that were paid, with their currency (one in-process call: orders lives
+    on this side); an id that is not there was never paid here."""
+    if not order_ids:
+        return {}
+    answer = orders_port().paid_orders(order_ids=sorted(set(order_ids)))
+    return {order.order_id: order.currency for order in answer.orders}
 
 
 def platform_payee_id() -> str | None:

@@ -86,6 +86,7 @@ from tests.learning.factories import (
     QuestionFactory,
     department,
 )
+from tests.orders_paid import orders_paid_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -1079,3 +1080,7 @@ def test_unknown_paths_and_methods_answer_the_error_shape(method, path, status, 
                                   "/api/v1/auth/user/", "/api/v2/me/enrollments/", "/api/v2/departments/"])
 def test_anonymous_is_401_with_the_error_shape(path):
     error_of(APIClient().get(path), 401)
+
+
+# The revenue-event contracts are sent for orders no checkout made here: they count as paid in USD.
+_orders_paid = orders_paid_fixture(any_currency="USD")

@@ -110,3 +110,16 @@ class PaidLinePage(WireModel):
 
     lines: tuple[PaidLine, ...] = ()
     next_cursor: str | None = None
+
+
+@frozen
+class PaidOrder(WireModel):
+    """An order that was paid (whatever happened since), as the revenue ledger checks an event against it."""
+
+    order_id: str
+    currency: str
+
+
+@frozen
+class PaidOrders(WireModel):
+    orders: tuple[PaidOrder, ...] = ()

@@ -7,7 +7,7 @@ same side, so ``orders_port()`` answers the registered implementation in process
 
 from abc import abstractmethod
 
-from integration.contracts.orders import OrdersPersonalData, PaidLinePage
+from integration.contracts.orders import OrdersPersonalData, PaidLinePage, PaidOrders
 from integration.ports.base import Port, PortNotImplementedError, implementation_of
 from integration.routes import COMMERCE
 
@@ -24,6 +24,11 @@ class OrdersPort(Port):
     def paid_lines(self, *, after: str | None = None, limit: int | None = None) -> PaidLinePage:
         """Lines of every order that was paid (paid, completed, partially or fully refunded), by line id, one
         keyset page after ``after``: what ``manage.py reconcile enrollments`` compares with the LMS."""
+
+    @abstractmethod
+    def paid_orders(self, *, order_ids: list[str]) -> PaidOrders:
+        """Which of ``order_ids`` are orders that were paid (paid, completed, partially or fully refunded),
+        with their currency; the others are left out. The revenue ledger refuses events for unknown orders."""
 
 
 def orders_port() -> OrdersPort:

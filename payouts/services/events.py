@@ -17,7 +17,7 @@ delivery answer 409 so the outbox retries it: never an orphan posting.
 """
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -51,6 +51,7 @@ SPLITS_DO_NOT_SUM = "splits_do_not_sum"
 AMOUNT_NOT_IN_MINOR_UNIT = "amount_not_in_minor_unit"
 UNKNOWN_CURRENCY = "unknown_currency"
 UNKNOWN_PAYEE = "unknown_payee"
+UNKNOWN_ORDER = "unknown_order"
 CURRENCY_MISMATCH = "currency_mismatch"
 FEE_DOES_NOT_ADD_UP = "gross_amount_does_not_equal_total_plus_fee"
 REFUND_WITHOUT_ORIGINAL = "refund_without_original_event_id"
@@ -223,14 +224,33 @@ def _refund_draft(event: RevenueEvent, lots: dict[tuple[str, str], PendingAmount
     return draft, "", touched
 
 
+def _order_errors(events: Sequence[RevenueEvent], errors: dict[int, str], vouched: Mapping[str, str]) -> None:
+    """A sale must name an order that was paid here, in that order's currency (one look-up per batch). A
+    refund is checked against its sale instead, so it needs nothing more."""
+    sales = {index: event for index, event in enumerate(events) if not errors[index] and event.type in SALE_TYPES}
+    asked = [event.order_id for event in sales.values() if event.order_id not in vouched]
+    currencies = {**remote.paid_order_currencies(order_ids=asked), **vouched}
+    for index, event in sales.items():
+        currency = currencies.get(event.order_id)
+        if currency is None:
+            errors[index] = UNKNOWN_ORDER
+        elif currency != event.currency:
+            errors[index] = CURRENCY_MISMATCH
+
+
 @transaction.atomic
-def revenue_events_post(*, events: Sequence[RevenueEvent], now: datetime) -> list[EventResult]:
+def revenue_events_post(*, events: Sequence[RevenueEvent], now: datetime,
+                        orders_vouched: Mapping[str, str] | None = None) -> list[EventResult]:
     """Posts each event once; answers per event ``processed``, ``duplicate`` or ``failed`` (nothing posted).
+
+    A sale's order must have been paid here (asked of the orders port), unless it is in ``orders_vouched``
+    (order id -> currency): only the demo seed's history, which no checkout made, passes that.
 
     Raises :class:`SaleNotPostedError` (409, retried by the sender) when a refund's sale is not in yet.
     """
     payees = _PayeeCache()
     errors: dict[int, str] = {index: _stateless_error(event, payees) for index, event in enumerate(events)}
+    _order_errors(events, errors, orders_vouched or {})
     candidates = [(index, event) for index, event in enumerate(events) if not errors[index]]
 
     original_ids = {event.original_event_id for _, event in candidates if event.type == REFUND}

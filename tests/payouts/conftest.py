@@ -11,9 +11,20 @@ from integration.topics import Topic
 from payouts.services.events import revenue_events_post, revenue_releases_apply
 from payouts.services.products import product_names_forget
 from tests.identity.factories import UserFactory
+from tests.orders_paid import orders_paid_fixture
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 _ids = itertools.count(1)
+# Orders the tests' events name, as if bought at Commerce: order id -> currency (``sale`` adds its own).
+PLACED: dict[str, str] = {}
+_orders_paid = orders_paid_fixture(placed=PLACED)
+
+
+@pytest.fixture(autouse=True)
+def known_orders(_orders_paid):
+    PLACED.clear()
+    yield PLACED
+    PLACED.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -44,9 +55,12 @@ def creator(db):
 
 
 def sale(*, splits, currency="USD", event_id=None, order_id=None, product="course-1", occurred_at=NOW,
-         gross=None, fee=None, type="course_sale", original=None):
-    """A wire revenue event; ``splits`` are (payee, amount, reason[, hold])."""
+         gross=None, fee=None, type="course_sale", original=None, order_paid=True):
+    """A wire revenue event; ``splits`` are (payee, amount, reason[, hold]). Its order counts as paid in
+    ``currency`` (the first event naming it decides) unless ``order_paid`` is false."""
     event_id = event_id or f"evt-{next(_ids)}-{uuid.uuid4().hex[:6]}"
+    if order_paid:
+        PLACED.setdefault(order_id or f"order-{event_id}", currency)
     wire_splits = []
     for split in splits:
         payee, amount, reason, *rest = split

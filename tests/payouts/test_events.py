@@ -51,6 +51,7 @@ def test_twice_in_one_batch_posts_once(instructor, platform):
     (lambda e: e["splits"][0].update(payeeUserId="00000000-0000-0000-0000-000000000000"), "unknown_payee"),
     (lambda e: e.update(grossAmount="11.00", processorFee="0.50"), "gross_amount_does_not_equal_total_plus_fee"),
     (lambda e: (e["splits"][0].update(amount="7.001"), e.update(totalAmount="10.001")), "amount_not_in_minor_unit"),
+    (lambda e: e.update(orderId="never-bought-here"), "unknown_order"),
 ])
 def test_a_bad_event_fails_and_posts_nothing_while_the_good_one_posts(instructor, platform, change, error):
     good = sale(splits=[(platform, "3.00", "platform_fee"), (instructor, "7.00", "instructor_share")])
@@ -149,3 +150,27 @@ def test_zero_decimal_and_three_decimal_currencies(instructor, platform):
     assert balance_get(payee_user_id=instructor, currency="KWD").pending == Decimal("0.667")
     bad = sale(splits=[(platform, "300.5", "platform_fee"), (instructor, "700", "instructor_share")], currency="JPY")
     assert post(bad)[0].error == "amount_not_in_minor_unit"
+
+
+def test_a_sale_for_an_order_never_paid_or_in_another_currency_fails(instructor, platform, known_orders):
+    """Issue 11, bad input: an event for an unknown order, and one whose currency differs from the
+    order's (asked of the orders port), post nothing."""
+    unknown = sale(splits=[(instructor, "7.00", "instructor_share")], order_paid=False)
+    known_orders["order-in-eur"] = "EUR"
+    other_currency = sale(splits=[(instructor, "7.00", "instructor_share")], order_id="order-in-eur")
+    results = post(unknown, other_currency)
+    assert [(r.status, r.error) for r in results] == [("failed", "unknown_order"), ("failed", "currency_mismatch")]
+    assert not LedgerPosting.objects.exists()
+
+
+def test_a_sale_for_a_real_paid_order_is_checked_through_the_orders_port(instructor, platform):
+    from orders.models import Order, OrderStatus
+
+    def order(number, status):
+        return Order.objects.create(number=number, user_id=uuid.uuid4(), currency="USD", status=status,
+                                    subtotal=Decimal("7.00"), total=Decimal("7.00"), gateway="test", created_at=NOW, updated_at=NOW)
+
+    order, pending = order("CL-PAID0001", OrderStatus.PAID), order("CL-PEND0001", OrderStatus.PENDING)
+    paid = sale(splits=[(instructor, "7.00", "instructor_share")], order_id=str(order.pk), order_paid=False)
+    unpaid = sale(splits=[(instructor, "7.00", "instructor_share")], order_id=str(pending.pk), order_paid=False)
+    assert [(r.status, r.error) for r in post(paid, unpaid)] == [("processed", ""), ("failed", "unknown_order")]

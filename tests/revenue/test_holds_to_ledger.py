@@ -11,6 +11,7 @@ from integration.topics import Topic
 from payouts.models import PendingAmount
 from payouts.selectors import balance_get, ledger_reconcile
 from revenue.services.lifecycle import holds_settle_due, lifecycle_event_record
+from tests.orders_paid import orders_paid_fixture
 from tests.revenue.conftest import NOW, activated
 from tests.revenue.factories import config_set
 
@@ -58,3 +59,7 @@ def test_an_instructor_share_released_by_completion_and_interaction_and_another_
     assert set(OutboxMessage.objects.filter(topic__in=[Topic.REVENUE_EVENTS, Topic.REVENUE_RELEASES])
                .values_list("status", flat=True)) == {OutboxMessage.Status.DELIVERED}
     assert ledger_reconcile().ok
+
+
+# The lifecycle facts name orders no checkout made here: they count as paid in USD.
+_orders_paid = orders_paid_fixture(any_currency="USD")
