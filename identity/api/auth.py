@@ -206,17 +206,20 @@ class RegisterApi(APIView):
         return Response({"detail": REGISTERED}, status=status.HTTP_201_CREATED)
 
 
+VALIDATE_TOKEN_RESPONSES = {200: ValidateTokenResponseSerializer,
+                            401: OpenApiResponse(ErrorSerializer, description="No or bad service token"),
+                            403: OpenApiResponse(ErrorSerializer, description="insufficient_scope")}
+
+
 class ValidateTokenApi(APIView):
     """Spec 6.1.1, for the other service (service token with ``tokens:validate``)."""
 
     authentication_classes = [ServiceTokenAuthentication]
     permission_classes = [require_scope("tokens:validate")]
     throttle_classes: list = []
+    check = staticmethod(token_validate)
 
-    @extend_schema(tags=TAG, request=ValidateTokenRequestSerializer,
-                   responses={200: ValidateTokenResponseSerializer,
-                              401: OpenApiResponse(ErrorSerializer, description="No or bad service token"),
-                              403: OpenApiResponse(ErrorSerializer, description="insufficient_scope")},
+    @extend_schema(tags=TAG, request=ValidateTokenRequestSerializer, responses=VALIDATE_TOKEN_RESPONSES,
                    summary="Validate a Commerce access token (spec 6.1.1)")
     def post(self, request):
         # The contract's serializer checks a token character by character in Python; this is the hot
@@ -224,27 +227,19 @@ class ValidateTokenApi(APIView):
         token = request.data.get("token") if isinstance(request.data, dict) else None
         if not isinstance(token, str) or not token.strip():
             raise ValidationError({"token": ["A token (string) is required."]})
-        return Response(token_validate(token=token.strip()))
+        return Response(self.check(token=token.strip()))
 
 
-class ValidateTokenFamilyApi(APIView):
+class ValidateTokenFamilyApi(ValidateTokenApi):
     """Whether the family of a genuine access token is still live, even once the token has expired: how
     the LMS keeps an SSO session only as long as the store sign-in it came from."""
 
-    authentication_classes = [ServiceTokenAuthentication]
-    permission_classes = [require_scope("tokens:validate")]
-    throttle_classes: list = []
+    check = staticmethod(token_family_validate)
 
-    @extend_schema(tags=TAG, request=ValidateTokenRequestSerializer,
-                   responses={200: ValidateTokenResponseSerializer,
-                              401: OpenApiResponse(ErrorSerializer, description="No or bad service token"),
-                              403: OpenApiResponse(ErrorSerializer, description="insufficient_scope")},
+    @extend_schema(tags=TAG, request=ValidateTokenRequestSerializer, responses=VALIDATE_TOKEN_RESPONSES,
                    summary="Is an access token's family still live (expiresAt: the family's absolute expiry)")
     def post(self, request):
-        token = request.data.get("token") if isinstance(request.data, dict) else None
-        if not isinstance(token, str) or not token.strip():
-            raise ValidationError({"token": ["A token (string) is required."]})
-        return Response(token_family_validate(token=token.strip()))
+        return super().post(request)
 
 
 class PasswordChangeApi(DjRestAuthPasswordChangeView):
