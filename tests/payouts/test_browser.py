@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from tests.browser.conftest import browser, site  # noqa: F401 (fixtures)
+from tests.browser.conftest import browser, buy, course_with_split, site  # noqa: F401 (fixtures)
+from tests.identity.factories import UserFactory
 from tests.learning.conftest import identity_is_real
 
 PHONE = {"width": 375, "height": 740}
@@ -20,6 +21,11 @@ def test_the_payee_pages_fit_a_phone_screen(browser):  # noqa: F811
     from learning.models import LmsUser
 
     call_command("seed_demo", stdout=StringIO())
+    # Which demo courses the demo learner buys (and was already enrolled in) varies with the seed's
+    # order, so one sale here makes sure My earnings has a share to show.
+    course = course_with_split(title="Phone-width course", instructor_email="instructor@example.com",
+                               creator_email="creator@example.com")
+    buy(UserFactory(email="phone-buyer@example.com"), course)
     payee = get_user_model().objects.get(email="instructor@example.com")
     lms_user = LmsUser.objects.filter(commerce_user_id=str(payee.pk)).first()
     assert lms_user is not None  # the demo instructor is linked in the LMS, so /lms/earnings/ shows their shares
