@@ -1,10 +1,10 @@
 """Ledger benchmark: revenue events posted per second, balance reads and reconciliation at 1,000,000 entries.
 
-    python bench/bench_ledger.py [--batches 30] [--entries 1000000] [--database-url postgres://…/h_bench_ledger]
+    python bench/bench_ledger.py [--batches 30] [--entries 1000000] [--database-url postgres://…/bench_ledger]
 
 Runs on PostgreSQL (the targets are PostgreSQL's): it drops and re-creates the
 scratch database named by ``--database-url`` (default
-``postgres://postgres@127.0.0.1:5432/h_h8payouts_bench``), migrates it, then
+``postgres://postgres@127.0.0.1:5432/bench_ledger``), migrates it, then
 
 1. posts ``--batches`` batches of 100 course-sale events (3 splits each: platform,
    creator, instructor, over 20 payees) through ``revenue_events_post``, the
@@ -35,7 +35,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/h_h8payouts_bench"
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_ledger"
 EVENTS_PER_SECOND_TARGET = 1000
 BALANCE_READ_TARGET_MS = 20.0
 RECONCILE_TARGET_S = 60.0

@@ -1,7 +1,7 @@
 """Load benchmark: gunicorn serving the monolith on PostgreSQL, a Celery worker on Redis, loaded over HTTP.
 
     python bench/bench_load.py [--seconds 30] [--clients 4] [--web-workers 2] [--celery-concurrency 2]
-        [--database-url postgres://postgres@127.0.0.1:5432/h_bench_load] [--redis-url redis://127.0.0.1:6379/10]
+        [--database-url postgres://postgres@127.0.0.1:5432/bench_load] [--redis-url redis://127.0.0.1:6379/10]
 
 It drops and re-creates the PostgreSQL database named by ``--database-url`` and empties the Redis
 database named by ``--redis-url`` (both are scratch), migrates, loads the demo data (``seed_demo``),
@@ -50,7 +50,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/h_bench_load"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_load"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/10"
 PASSWORD = "load-bench-pass-8472"
 CLK_TCK = os.sysconf("SC_CLK_TCK")

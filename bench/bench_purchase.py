@@ -1,12 +1,12 @@
 """The whole purchase, timed: cart → checkout → pay with the test gateway → entitlement → enrollment →
 revenue event → ledger, one buyer after another, with tasks in process or on a real Celery worker.
 
-    python bench/bench_purchase.py [--purchases 200] [--database-url postgres://…/h_bench_purchase]
+    python bench/bench_purchase.py [--purchases 200] [--database-url postgres://…/bench_purchase]
     python bench/bench_purchase.py --breakdown          # statements and commits per stage and per app
     python bench/bench_purchase.py --celery [--workers 2] [--redis-url redis://127.0.0.1:6379/2]
 
 Runs on PostgreSQL: it drops and re-creates the scratch database named by ``--database-url``
-(default ``postgres://postgres@127.0.0.1:5432/h_h2commerce_bench``), migrates it and loads the
+(default ``postgres://postgres@127.0.0.1:5432/bench_purchase``), migrates it and loads the
 demo data (``seed_demo``: courses, catalog prices, revenue configs, payees). Each purchase is a
 new buyer buying one demo course through the orders services, the way the API does.
 
@@ -43,7 +43,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/h_h2commerce_bench"
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_purchase"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
 P50_TARGET_MS = 40.0
 APPS = ("orders", "catalog", "learning", "revenue", "payouts", "identity", "integration")
