@@ -1,6 +1,7 @@
 """An erased payee: bank details, tax information and schedule gone; ledger and balances intact, same id."""
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -81,7 +82,11 @@ def test_erasing_the_account_erases_the_payees_bank_and_tax_details_and_keeps_th
     data = payouts_port().personal_data(user_id=instructor)
     assert data.payout_account is None and data.tax_info is None
     assert len(data.ledger) == len(after) and {p["destination"] for p in data.payouts} == {""}
-    dumped = json.dumps(data.to_wire())
+    # Ids (random hex, or row numbers that grow over a test run) are taken out first, so a digit run of
+    # the account or tax id is looked for in the rest.
+    dumped = re.sub(r'"(\w*(?:id|Id))": "?\d+"?', r'"\1": "<id>"', json.dumps(data.to_wire()))
+    dumped = re.sub(r'"((?:event|originalEvent|order|posting|product|transfer)Id)": "[^"]*"', r'"\1": "<id>"', dumped)
+    dumped = re.sub(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", "<id>", dumped)
     for secret in ("Ada", "3000", "4567", "COBADEFF", "Commerzbank", TAX_ID):
         assert secret not in dumped
     # Nor is any of it left in the payouts tables in any form (encrypted tokens included).
