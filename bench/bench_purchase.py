@@ -40,24 +40,15 @@ import time
 import traceback
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import recreate_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_purchase"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
 P50_TARGET_MS = 40.0
 APPS = ("orders", "catalog", "learning", "revenue", "payouts", "identity", "integration")
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def bench_environment(url: str, redis_url: str | None, key_prefix: str) -> dict:

@@ -24,7 +24,7 @@ from payouts.services.settings import payout_account_set, tax_info_set
 
 DEMO_RUN_KEY = "demo:first-payout"
 # (eventId, days ago, product, gross, held?): 199.00 at 2.9% + 0.30 is DESIGN.md's worked example.
-# The product is the demo LMS course's id when the LMS has it (learning's seed), else this placeholder.
+# The product is the demo LMS course's id when the LMS has it (learning's seed), else this stand-in id.
 DEMO_SALES = [
     ("demo-sale-1", 75, "demo-course-python", "199.00", False),
     ("demo-sale-2", 62, "demo-course-python", "199.00", False),

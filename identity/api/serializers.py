@@ -75,7 +75,10 @@ class PasswordResetConfirmSerializer(DjRestAuthPasswordResetConfirmSerializer):
             raise serializers.ValidationError({"uid": ["Invalid value"]}) from None
 
     def save(self):
-        raise NotImplementedError("PasswordResetConfirmApi calls identity.services.passwords.user_password_set")
+        # dj-rest-auth's save would set the password directly, revoking nothing; the view goes through the
+        # password service instead, so a call here is a wiring mistake and must fail loudly.
+        raise RuntimeError("set the new password with identity.services.passwords.user_password_set "
+                           "(PasswordResetConfirmApi does), not with this serializer")
 
 
 class DetailOutput(serializers.Serializer):

@@ -144,7 +144,7 @@ _PG_TYPES = {"UUIDField": "uuid", "ForeignKey": "uuid", "CharField": "text", "Da
 
 def insert_rows(model, rows: list, columns: list[str]) -> None:
     """One INSERT for all rows: on PostgreSQL ``INSERT … SELECT FROM unnest(arrays)`` (profiling a batch of
-    100 events showed Django's bulk_create compiling one placeholder group per row as the largest cost);
+    100 events showed Django's bulk_create compiling one ``(%s, …)`` parameter group per row as the largest cost);
     elsewhere the ORM's bulk_create."""
     if not rows:
         return

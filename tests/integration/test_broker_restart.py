@@ -70,17 +70,26 @@ class Broker:
 
 
 class Worker:
-    def __init__(self, broker_url: str):
+    """A real ``celery worker`` on ``broker_url`` and this test's database, in a session of its own, its log
+    kept in ``lines``. Subclasses name another app, other worker options, more environment."""
+
+    APP = "tests.integration.celery_restart_app"
+    OPTIONS: tuple[str, ...] = ("-c", "2")
+
+    def __init__(self, broker_url: str, **env: str):
         database = settings.DATABASES["default"]
-        env = {**os.environ, "REDIS_URL": broker_url, "LOG_LEVEL": "INFO", "PYTHONPATH": str(BASE_DIR),
-               "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-                               f"{database['NAME']}"}
+        environment = {**os.environ, "REDIS_URL": broker_url, "LOG_LEVEL": "INFO", "PYTHONPATH": str(BASE_DIR),
+                       "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+                                       f"{database['NAME']}", **self.extra_environment(env)}
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tests.integration.celery_restart_app", "worker", "-c", "2",
-             "--loglevel", "INFO"],
-            cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [sys.executable, "-m", "celery", "-A", self.APP, "worker", *self.OPTIONS, "--loglevel", "INFO"],
+            cwd=BASE_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True)
         threading.Thread(target=self._read, daemon=True).start()
+
+    def extra_environment(self, env: dict[str, str]) -> dict[str, str]:
+        return env
 
     def _read(self) -> None:
         for line in self.process.stdout:

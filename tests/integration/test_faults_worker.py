@@ -11,13 +11,10 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from integration import outbox, tasks
 from integration.models import DeliveryAttempt, OutboxMessage
@@ -32,6 +29,7 @@ from tests.integration.faults import (
     reconcile_all,
 )
 from tests.integration.test_broker_restart import Broker
+from tests.integration.test_broker_restart import Worker as BrokerRestartWorker
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3
@@ -46,37 +44,16 @@ pytestmark = [
 ]
 
 
-class Worker:
+class Worker(BrokerRestartWorker):
     """``celery worker --pool solo``: one process, so SIGKILL takes the delivery in flight with it."""
 
-    def __init__(self, broker_url: str, **env: str):
-        database = settings.DATABASES["default"]
-        environment = {
-            **os.environ, "REDIS_URL": broker_url, "LOG_LEVEL": "INFO", "PYTHONPATH": str(BASE_DIR),
-            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-            "OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS), "OUTBOX_HTTP_TIMEOUT_SECONDS": "1", **env}
-        if "FAULT_SLOW_ENTITLEMENT" not in env:
-            environment.pop("FAULT_SLOW_ENTITLEMENT", None)
-        self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tests.integration.celery_faults_app", "worker", "--pool", "solo",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"],
-            cwd=BASE_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True)
-        threading.Thread(target=self._read, daemon=True).start()
+    APP = "tests.integration.celery_faults_app"
+    OPTIONS = ("--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat")
 
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def wait_for(self, text: str, *, after: int = 0, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(text in line for line in self.lines[after:]):
-                return
-            assert self.process.poll() is None, "".join(self.lines[-40:])
-            time.sleep(0.1)
-        raise AssertionError(f"no {text!r} in the worker's log:\n" + "".join(self.lines[-40:]))
+    def extra_environment(self, env: dict[str, str]) -> dict[str, str]:
+        # A slow entitlement handler only where the test asks for one (not inherited from this process).
+        return {"OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS), "OUTBOX_HTTP_TIMEOUT_SECONDS": "1",
+                "FAULT_SLOW_ENTITLEMENT": "", **env}
 
     def kill(self) -> None:
         if self.process.poll() is None:
