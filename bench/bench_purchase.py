@@ -4,6 +4,7 @@ revenue event → ledger, one buyer after another, with tasks in process or on a
     python bench/bench_purchase.py [--purchases 200] [--database-url postgres://…/bench_purchase]
     python bench/bench_purchase.py --breakdown          # statements and commits per stage and per app
     python bench/bench_purchase.py --celery [--workers 2] [--redis-url redis://127.0.0.1:6379/2]
+    python bench/bench_purchase.py --profile [--sort tottime]   # cProfile of the in-process purchases
 
 Runs on PostgreSQL: it drops and re-creates the scratch database named by ``--database-url``
 (default ``postgres://postgres@127.0.0.1:5432/bench_purchase``), migrates it and loads the
@@ -19,6 +20,9 @@ new buyer buying one demo course through the orders services, the way the API do
 * ``--breakdown`` counts statements and commits per stage (cart, checkout, pay, each outbox
   delivery by topic) and, within each, per app and function (from the call stack: slow, so no
   timings are printed with it).
+* ``--profile`` runs the in-process purchases under cProfile and prints the functions with the most
+  time (``--sort``: ``cumulative`` or ``tottime``), plus the CPU share of each app (frames of our code
+  attributed to the innermost app function on the stack).
 * ``--celery`` spawns ``celery -A config worker`` (``--workers`` processes) on its own Redis database
   and key prefix, with tasks not eager: the bench process does cart, checkout and pay, the worker
   delivers the grant, the enrollment's lifecycle and the revenue event. It prints, one purchase at a
@@ -300,6 +304,37 @@ def run_breakdown(args, product) -> int:
     return 0
 
 
+# --- profile ------------------------------------------------------------------------------------------
+
+def run_profile(args, product) -> int:
+    """The purchases under cProfile: the top functions, and each app's share of the profiled time."""
+    import cProfile
+    import pstats
+
+    users = users_for(args.warmup + args.purchases)
+    for user in users[:args.warmup]:
+        purchase(user.pk, product.id)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for user in users[args.warmup:]:
+        purchase(user.pk, product.id)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt
+    print(f"cProfile of {args.purchases} purchases in process: {total / args.purchases * 1000:.1f} ms a purchase "
+          "under the profiler (slower than unprofiled)")
+    root = str(BASE_DIR) + os.sep
+    by_app: collections.Counter = collections.Counter()
+    for (path, _, _), (_, _, own, _, _) in stats.stats.items():
+        name = path[len(root):].split(os.sep)[0] if path.startswith(root) and ".venv" not in path else "libraries"
+        by_app[name if name in APPS else "libraries"] += own
+    print("Own time by where the code lives (library time counted as libraries, not as its caller):")
+    for name, own in by_app.most_common():
+        print(f"  {name:12} {own / total * 100:5.1f} %")
+    stats.sort_stats(args.sort).print_stats(args.top)
+    return 0
+
+
 # --- a real Celery worker --------------------------------------------------------------------------
 
 def spawn_worker(env: dict, workers: int) -> subprocess.Popen:
@@ -407,6 +442,10 @@ def main() -> int:
                         help="leave the outbox undelivered: times orders' own part (cart, checkout, pay)")
     parser.add_argument("--breakdown", action="store_true",
                         help="statements and commits per stage and per app (no timings)")
+    parser.add_argument("--profile", action="store_true", help="cProfile of the in-process purchases")
+    parser.add_argument("--sort", default="cumulative", choices=("cumulative", "tottime"),
+                        help="with --profile: the order of the functions printed")
+    parser.add_argument("--top", type=int, default=40, help="with --profile: how many functions to print")
     parser.add_argument("--celery", action="store_true", help="a real Celery worker on Redis, spawned here")
     parser.add_argument("--workers", type=int, default=2, help="worker processes with --celery")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_PURCHASE_DATABASE_URL", DEFAULT_URL))
@@ -422,6 +461,8 @@ def main() -> int:
         return run_with_worker(args, product, env)
     if args.breakdown:
         return run_breakdown(args, product)
+    if args.profile:
+        return run_profile(args, product)
     return run_in_process(args, product)
 
 
