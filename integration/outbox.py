@@ -22,7 +22,7 @@ from functools import partial
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from integration.contracts import (
     to_json_types,
     validate_message,
 )
+from integration.db import insert_ignore
 from integration.errors import ConflictError
 from integration.logging import get_logger
 from integration.models import DeliveryAttempt, Heartbeat, OutboxMessage
@@ -93,16 +94,10 @@ def outbox_send(*, topic: str, payload: dict, aggregate_key: str,
     wire_payload = to_json_types(validate_message(topic, payload))
 
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            message = OutboxMessage.objects.create(
-                topic=topic, aggregate_key=aggregate_key, payload=wire_payload, idempotency_key=key,
-                request_id=current_request_id()[:64], next_attempt_at=now, created_at=now)
-    except IntegrityError:
-        message = OutboxMessage.objects.filter(idempotency_key=key).first()
-        if message is None or message.topic != topic or body_sha256(message.payload) != body_sha256(wire_payload):
-            raise OutboxKeyReusedError(details={"idempotencyKey": key}) from None
-        return message
+    message = OutboxMessage(topic=topic, aggregate_key=aggregate_key, payload=wire_payload, idempotency_key=key,
+                            request_id=current_request_id()[:64], next_attempt_at=now, created_at=now)
+    if not _insert_new([message]):
+        return _already_sent([message])[0]
     transaction.on_commit(partial(_enqueue_delivery, message.message_id))
     return message
 
@@ -110,8 +105,8 @@ def outbox_send(*, topic: str, payload: dict, aggregate_key: str,
 def outbox_send_many(messages: Iterable[dict]) -> list[OutboxMessage]:
     """:func:`outbox_send` for several messages in one INSERT (each a dict of its keyword arguments).
 
-    Each is checked against its contract like a single send; when any key is already taken,
-    every message goes through :func:`outbox_send` instead, with its "same key, same body" rule.
+    Each is checked against its contract like a single send, and a key already taken (by an earlier
+    send or earlier in ``messages``) follows its "same key, same body" rule.
     """
     messages = list(messages)
     now = timezone.now()
@@ -128,16 +123,12 @@ def outbox_send_many(messages: Iterable[dict]) -> list[OutboxMessage]:
         rows.append(OutboxMessage(topic=topic, aggregate_key=message["aggregate_key"], idempotency_key=key,
                                   payload=to_json_types(validate_message(topic, payload)),
                                   request_id=current_request_id()[:64], next_attempt_at=now, created_at=now))
-    if not rows:
-        return []
-    try:
-        with transaction.atomic():
-            OutboxMessage.objects.bulk_create(rows)
-    except IntegrityError:
-        return [outbox_send(**message) for message in messages]
+    written = {id(row) for row in _insert_new(rows)}
+    taken = iter(_already_sent([row for row in rows if id(row) not in written]))
     for row in rows:
-        transaction.on_commit(partial(_enqueue_delivery, row.message_id))
-    return rows
+        if id(row) in written:
+            transaction.on_commit(partial(_enqueue_delivery, row.message_id))
+    return [row if id(row) in written else next(taken) for row in rows]
 
 
 def outbox_deliver(*, message_id: uuid.UUID | str, now: datetime | None = None,
@@ -384,6 +375,53 @@ def _prep_value(model, field_name: str, value):
 
 def _transport_of(topic: str) -> str:
     return LOCAL if route_is_local(routes.TOPICS[topic]) else HTTP
+
+
+_INSERTED_FIELDS = ("message_id", "topic", "aggregate_key", "payload", "idempotency_key", "request_id", "status",
+                    "attempts", "next_attempt_at", "leased_until", "created_at", "delivered_at", "dismissed_at",
+                    "last_error", "response")
+
+
+def _insert_new(messages: list[OutboxMessage]) -> list[OutboxMessage]:
+    """One INSERT … ON CONFLICT (idempotency_key) DO NOTHING: the messages it wrote, their ids set.
+
+    No savepoint: a taken key writes nothing instead of raising (on PostgreSQL a concurrent sender's
+    uncommitted row of the same key makes this wait for its commit, as the unique index did before).
+    The first of two messages with one key in ``messages`` is the one written.
+    """
+    if not messages:
+        return []
+    written = dict(insert_ignore(OutboxMessage, [{name: getattr(message, name) for name in _INSERTED_FIELDS}
+                                                 for message in messages],
+                                 conflict=["idempotency_key"], returning=["idempotency_key", "pk"]))
+    new = []
+    for message in messages:
+        pk = written.pop(message.idempotency_key, None)
+        if pk is not None:
+            message.pk = pk
+            message._state.adding, message._state.db = False, connection.alias
+            new.append(message)
+    return new
+
+
+def _already_sent(messages: list[OutboxMessage]) -> list[OutboxMessage]:
+    """The messages stored under the keys of ``messages``, in their order, if each has the same topic and body.
+
+    :class:`OutboxKeyReusedError` for a key stored with another topic or body (or gone again: a concurrent
+    sender's row purged meanwhile).
+    """
+    if not messages:
+        return []
+    stored = {message.idempotency_key: message for message in
+              OutboxMessage.objects.filter(idempotency_key__in={message.idempotency_key for message in messages})}
+    found = []
+    for message in messages:
+        existing = stored.get(message.idempotency_key)
+        if (existing is None or existing.topic != message.topic
+                or body_sha256(existing.payload) != body_sha256(message.payload)):
+            raise OutboxKeyReusedError(details={"idempotencyKey": message.idempotency_key})
+        found.append(existing)
+    return found
 
 
 def _attempt(message: OutboxMessage, *, now: datetime | None) -> OutboxMessage:

@@ -136,6 +136,55 @@ def test_sending_the_same_key_twice_writes_one_message(no_enqueue):
         send(changed)
 
 
+def test_a_send_is_one_insert_without_a_savepoint_and_enqueued_after_commit(
+        django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch):
+    enqueued = []
+    monkeypatch.setattr(outbox, "_enqueue_delivery", enqueued.append)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with django_assert_num_queries(1) as queries:
+            message = outbox.outbox_send(topic="catalog.sync", payload=catalog_sync_payload(),
+                                         aggregate_key="course:course-101")
+        assert "ON CONFLICT" in queries.captured_queries[0]["sql"]
+    assert enqueued == [message.message_id]
+    assert OutboxMessage.objects.get(pk=message.pk).message_id == message.message_id
+
+
+def test_a_resend_enqueues_nothing_and_a_conflict_leaves_the_transaction_usable(monkeypatch):
+    first = send()
+    enqueued = []
+    monkeypatch.setattr(outbox, "_enqueue_delivery", enqueued.append)
+    changed = {**first.payload, "products": [{**first.payload["products"][0], "name": "Another name"}]}
+    with transaction.atomic():
+        assert outbox.outbox_send(topic="catalog.sync", payload=first.payload,
+                                  aggregate_key="course:course-101").pk == first.pk
+        with pytest.raises(ConflictError):
+            outbox.outbox_send(topic="catalog.sync", payload=changed, aggregate_key="course:course-101")
+        assert OutboxMessage.objects.count() == 1
+    assert enqueued == []
+
+
+def test_send_many_writes_new_keys_in_one_insert_and_returns_the_stored_ones_in_order(
+        no_enqueue, django_assert_num_queries):
+    taken = send(catalog_sync_payload(idempotencyKey="sync-taken"))
+    fresh = catalog_sync_payload(idempotencyKey="sync-fresh")
+    batch = [{"topic": "catalog.sync", "payload": payload, "aggregate_key": "course:course-101"}
+             for payload in (fresh, taken.payload, fresh)]
+    with transaction.atomic(), django_assert_num_queries(2):  # the INSERT, then one read of the taken keys
+        sent = outbox.outbox_send_many(batch)
+    assert [message.idempotency_key for message in sent] == ["sync-fresh", "sync-taken", "sync-fresh"]
+    assert sent[1].pk == taken.pk and sent[2].pk == sent[0].pk
+    assert OutboxMessage.objects.count() == 2
+
+
+def test_send_many_refuses_a_key_reused_for_another_body(no_enqueue):
+    first = catalog_sync_payload(idempotencyKey="sync-1")
+    other = {**first, "products": [{**first["products"][0], "name": "Another name"}]}
+    with pytest.raises(ConflictError), transaction.atomic():
+        outbox.outbox_send_many([{"topic": "catalog.sync", "payload": payload, "aggregate_key": "course:1"}
+                                 for payload in (first, other)])
+    assert not OutboxMessage.objects.exists()
+
+
 def test_the_request_id_is_stored_with_the_message(no_enqueue):
     import structlog
 
