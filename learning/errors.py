@@ -182,3 +182,10 @@ class InvalidCursor(ApplicationError):
     status_code = 400
     code = "invalid_cursor"
     default_message = "The cursor is not one this list gave out."
+
+
+class EntitlementLineBusy(ConflictError):
+    """An order line another delivery held when this one claimed it was gone when read: retry (409)."""
+
+    code = "entitlement_line_busy"
+    default_message = "Another delivery of this order line was in progress; retry."

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from integration.mail import send_templated_email
 from learning import remote
@@ -21,6 +21,7 @@ from learning.models import (
     Course,
     CourseClass,
     CourseStaff,
+    CourseStaffRole,
     Enrollment,
     EnrollmentSource,
     EnrollmentStatus,
@@ -185,16 +186,85 @@ class OpenRequest:
     extra: dict | None = None
 
 
-def enrollments_open_many(*, user: LmsUser, requests: list[OpenRequest], now: datetime) -> list[Opened | Exception]:
+_OPENING_FIELDS = ("id", "title", "status", "requires_approval")
+
+
+def offerings_to_open(*, course_ids: set, program_ids: set, class_ids: set) -> dict[tuple[str, str], object]:
+    """The offerings :func:`enrollments_open_many` is to open, keyed by ``(type, id)``: one query per kind.
+
+    Only the columns opening needs are read (the rest are deferred), and each course comes with its
+    default instructor (the earliest assigned, as :func:`_default_instructor`) in the same query.
+    """
+    found: dict[tuple[str, str], object] = {}
+    if course_ids:
+        for course in (Course.objects.filter(pk__in=course_ids).only(*_OPENING_FIELDS)
+                       .annotate(**_default_instructor_of("pk"))):
+            found[("course", str(course.pk))] = course
+    if program_ids:
+        for program in Program.objects.filter(pk__in=program_ids).only(*_OPENING_FIELDS):
+            found[("program", str(program.pk))] = program
+    if class_ids:
+        classes = (CourseClass.objects.filter(pk__in=class_ids).select_related("course")
+                   .only("id", "status", "capacity", "instructor_id", *(f"course__{f}" for f in _OPENING_FIELDS))
+                   .annotate(instructor_commerce_id=F("instructor__commerce_user_id"),
+                             **_default_instructor_of("course_id")))
+        for course_class in classes:
+            course_class.course.default_instructor_id = course_class.default_instructor_id
+            course_class.course.default_instructor_commerce_id = course_class.default_instructor_commerce_id
+            found[("class", str(course_class.pk))] = course_class
+    return found
+
+
+def _default_instructor_of(course: str) -> dict:
+    staff = (CourseStaff.objects.filter(course=OuterRef(course), role=CourseStaffRole.INSTRUCTOR)
+             .order_by("assigned_at", "pk"))
+    return {"default_instructor_id": Subquery(staff.values("user_id")[:1]),
+            "default_instructor_commerce_id": Subquery(staff.values("user__commerce_user_id")[:1])}
+
+
+def _instructor(course: Course | None, course_class: CourseClass | None) -> LmsUser | None:
+    """The instructor to assign, from what :func:`offerings_to_open` read (else looked up, one query)."""
+    if not hasattr(course_class if course_class is not None else course, "default_instructor_id"):
+        return _default_instructor(course, course_class)
+    if course_class is not None and course_class.instructor_id:
+        return _user_ref(course_class.instructor_id, course_class.instructor_commerce_id)
+    if course is not None and course.default_instructor_id:
+        return _user_ref(course.default_instructor_id, course.default_instructor_commerce_id)
+    return None
+
+
+def _user_ref(user_id, commerce_user_id: str | None) -> LmsUser:
+    """An LMS user known by its id and Commerce id only (what an enrollment's messages name)."""
+    return LmsUser.from_db(connection.alias, ["id", "commerce_user_id"], [user_id, commerce_user_id])
+
+
+def _live_enrollments(*, user: LmsUser, course_ids: set, program_ids: set) -> dict[tuple[str, object], Enrollment]:
+    live: dict[tuple[str, object], Enrollment] = {}
+    for enrollment in (Enrollment.objects.filter(Q(course_id__in=course_ids, program__isnull=True)
+                                                 | Q(program_id__in=program_ids),
+                                                 user=user, status__in=LIVE_ENROLLMENT_STATUSES)
+                       .only("id", "course_id", "program_id")):
+        key = ("program", enrollment.program_id) if enrollment.program_id else ("course", enrollment.course_id)
+        live[key] = enrollment
+    return live
+
+
+def enrollments_open_many(*, user: LmsUser, requests: list[OpenRequest], now: datetime,
+                          user_is_new: bool = False) -> list[Opened | Exception]:
     """:func:`enrollment_open` for several offerings of one person, in a bounded number of queries.
 
     Answers per request, in order, an :class:`Opened` or the error that request met
     (:class:`NotPublished`, :class:`ClassFull`); the others still open. Runs inside the caller's
-    transaction: the live enrollments, the classes (row-locked, then their seats counted), the
-    default instructors are read once each, the new enrollments are inserted in one statement and
-    their ``enrollment.activated`` messages written in one more. Should a concurrent grant have
-    opened one of the same enrollments meanwhile, the insert is undone and each request takes
-    :func:`enrollment_open`'s one-by-one path (which answers ``already_enrolled`` for it).
+    transaction: the live enrollments and the classes (row-locked, then their seats counted) are
+    read once each, the default instructors come with the offerings (:func:`offerings_to_open`),
+    the new enrollments are inserted in one statement and their ``enrollment.activated`` messages
+    written in one more. Should a concurrent grant have opened one of the same enrollments
+    meanwhile, the insert is undone and each request takes :func:`enrollment_open`'s one-by-one
+    path (which answers ``already_enrolled`` for it).
+
+    ``user_is_new``: the user was inserted in this transaction, so it has no enrollments and nobody
+    else can open one for it before this commits: the live enrollments are not read and the insert
+    needs no savepoint.
     """
     answers: list[Opened | Exception | None] = [None] * len(requests)
     wanted: list[tuple[int, Course | None, Program | None, CourseClass | None]] = []
@@ -211,28 +281,28 @@ def enrollments_open_many(*, user: LmsUser, requests: list[OpenRequest], now: da
     if not wanted:
         return answers
 
-    course_ids = {course.pk for _, course, _, _ in wanted if course is not None}
-    program_ids = {program.pk for _, _, program, _ in wanted if program is not None}
     live: dict[tuple[str, object], Enrollment] = {}
-    for enrollment in Enrollment.objects.filter(
-            Q(course_id__in=course_ids, program__isnull=True) | Q(program_id__in=program_ids),
-            user=user, status__in=LIVE_ENROLLMENT_STATUSES):
-        live[("program", enrollment.program_id) if enrollment.program_id else ("course", enrollment.course_id)] = \
-            enrollment
+    if not user_is_new:
+        live = _live_enrollments(user=user, course_ids={course.pk for _, course, _, _ in wanted if course is not None},
+                                 program_ids={program.pk for _, _, program, _ in wanted if program is not None})
     class_ids = sorted({course_class.pk for *_, course_class in wanted if course_class is not None}, key=str)
     seats_left: dict = {}
     if class_ids:
-        locked = CourseClass.objects.select_for_update().filter(pk__in=class_ids).order_by("pk")
-        capacity = {row.pk: row.capacity for row in locked}
+        locked = CourseClass.objects.select_for_update().filter(pk__in=class_ids).order_by("pk").values_list(
+            "pk", "capacity")
+        capacity = dict(locked)
         taken = class_seats_taken(class_ids)
         seats_left = {pk: capacity[pk] - taken.get(pk, 0) for pk in capacity}
-    instructors = _default_instructors(course_ids, [c for *_, c in wanted if c is not None])
 
     created: list[tuple[int, Enrollment, OpenRequest]] = []
+    batch_keys: set[tuple[str, object]] = set()
+    in_batch: list[int] = []  # answered already_enrolled by an enrollment of this batch
     for index, course, program, course_class in wanted:
         key = ("program", program.pk) if program is not None else ("course", course.pk)
         if key in live:
             answers[index] = Opened(live[key], "already_enrolled")
+            if key in batch_keys:
+                in_batch.append(index)
             continue
         if course_class is not None:
             if seats_left.get(course_class.pk, 0) <= 0:
@@ -242,11 +312,9 @@ def enrollments_open_many(*, user: LmsUser, requests: list[OpenRequest], now: da
             seats_left[course_class.pk] -= 1
         request = requests[index]
         offering = course or program
-        instructor = (instructors.get(("class", course_class.pk)) if course_class is not None else None) or (
-            instructors.get(("course", course.pk)) if course is not None else None)
         enrollment = Enrollment(
-            user=user, course=course, program=program, course_class=course_class, instructor=instructor,
-            source=request.source,
+            user=user, course=course, program=program, course_class=course_class,
+            instructor=_instructor(course, course_class), source=request.source,
             status=EnrollmentStatus.PENDING if offering.requires_approval else EnrollmentStatus.ACTIVE,
             commerce_order_id=request.order_id, commerce_order_item_id=request.order_item_id,
             commerce_transaction_id=request.transaction_id, amount=request.amount,
@@ -256,16 +324,20 @@ def enrollments_open_many(*, user: LmsUser, requests: list[OpenRequest], now: da
             else None,
             created_at=now, updated_at=now)
         live[key] = enrollment  # the same offering twice in one batch: the second is already_enrolled
+        batch_keys.add(key)
         created.append((index, enrollment, request))
     if not created:
         return answers
-    try:
-        with transaction.atomic():
-            Enrollment.objects.bulk_create([enrollment for _, enrollment, _ in created])
-    except IntegrityError:  # a concurrent grant opened one of them: one by one, each in its own savepoint
-        for index, _, request in created:
-            answers[index] = _open_one(user=user, request=request, now=now)
-        return answers
+    if user_is_new:
+        Enrollment.objects.bulk_create([enrollment for _, enrollment, _ in created])
+    else:
+        try:
+            with transaction.atomic():
+                Enrollment.objects.bulk_create([enrollment for _, enrollment, _ in created])
+        except IntegrityError:  # a concurrent grant opened one of them: one by one, each in its own savepoint
+            for index in sorted([index for index, _, _ in created] + in_batch):
+                answers[index] = _open_one(user=user, request=requests[index], now=now)
+            return answers
     activated = []
     for index, enrollment, request in created:
         if enrollment.status == EnrollmentStatus.PENDING:
@@ -290,22 +362,6 @@ def _open_one(*, user: LmsUser, request: OpenRequest, now: datetime) -> Opened |
                 currency=request.currency, transaction_id=request.transaction_id, extra=request.extra, now=now)
     except (ClassFull, NotPublished) as error:
         return error
-
-
-def _default_instructors(course_ids: set, classes: list[CourseClass]) -> dict[tuple[str, object], LmsUser]:
-    """:func:`_default_instructor` for many courses and classes at once (two queries at most)."""
-    found: dict[tuple[str, object], LmsUser] = {}
-    if course_ids:
-        for staff in (CourseStaff.objects.filter(course_id__in=course_ids, role="instructor").select_related("user")
-                      .order_by("-assigned_at")):
-            found[("course", staff.course_id)] = staff.user  # the earliest assigned is written last
-    class_instructor_ids = {c.instructor_id for c in classes if c.instructor_id}
-    if class_instructor_ids:
-        users = LmsUser.objects.in_bulk(class_instructor_ids)
-        for course_class in classes:
-            if course_class.instructor_id:
-                found[("class", course_class.pk)] = users[course_class.instructor_id]
-    return found
 
 
 @transaction.atomic

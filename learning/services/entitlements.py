@@ -15,10 +15,16 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from learning.errors import ClassFull
-from learning.models import Course, CourseClass, EnrollmentSource, EntitlementLine, Program, PublishStatus
-from learning.services.enrollments import OpenRequest, enrollment_revoke_locked, enrollments_open_many
-from learning.services.users import lms_user_sync_from_commerce
+from integration.db import insert_ignore
+from learning.errors import ClassFull, EntitlementLineBusy
+from learning.models import EnrollmentSource, EntitlementLine, PublishStatus
+from learning.services.enrollments import (
+    OpenRequest,
+    enrollment_revoke_locked,
+    enrollments_open_many,
+    offerings_to_open,
+)
+from learning.services.users import lms_user_ensure_from_commerce, lms_user_sync_from_commerce
 
 GRANTED = "entitlement.granted"
 REVOKED = "entitlement.revoked"
@@ -50,15 +56,7 @@ def _load_products(items: Sequence) -> dict[tuple[str, str], Any]:
         kind = _get(item, "product_type", "productType")
         if parsed and kind in wanted:
             wanted[kind].add(parsed)
-    found: dict[tuple[str, str], Any] = {}
-    if wanted["course"]:
-        found |= {("course", str(c.pk)): c for c in Course.objects.filter(pk__in=wanted["course"])}
-    if wanted["program"]:
-        found |= {("program", str(p.pk)): p for p in Program.objects.filter(pk__in=wanted["program"])}
-    if wanted["class"]:
-        found |= {("class", str(k.pk)): k
-                  for k in CourseClass.objects.select_related("course").filter(pk__in=wanted["class"])}
-    return found
+    return offerings_to_open(course_ids=wanted["course"], program_ids=wanted["program"], class_ids=wanted["class"])
 
 
 def _result(external_id: str, status: str, *, enrollment_id=None, order_item_id=None, error=None) -> dict:
@@ -106,71 +104,75 @@ def _open_request(item, product, *, order_id: str, now: datetime) -> OpenRequest
         transaction_id=metadata.get("transactionId") or "", extra=metadata)
 
 
-def _grant_items(*, user, order_id: str, commerce_user_id: str, items: Sequence, keys: list[str],
-                 now: datetime) -> list[dict]:
+def _grant_items(*, user, user_is_new: bool, order_id: str, commerce_user_id: str, items: Sequence,
+                 keys: list[str], now: datetime) -> list[dict]:
     """The grant of every item, in a number of queries that does not grow with the items.
 
-    Order lines already seen answer from their row. The others are checked against their products
-    (read once), then claimed by inserting their lines in one statement that skips a line someone
-    else holds (``ON CONFLICT DO NOTHING``; on PostgreSQL it waits for a concurrent delivery of the
-    same line to commit, then skips it). A claimed line is one of ours when it is still ``granted``
-    without an enrollment: a grant commits its lines only with their enrollments. The enrollments
-    are opened together (:func:`enrollments_open_many`); a line whose enrollment could not open
-    (class full) is deleted again, so it leaves no trace.
+    The items are checked against their products (read once), then the lines of the grantable
+    ones claimed by inserting them in one statement that skips a line someone else holds
+    (``ON CONFLICT DO NOTHING``; on PostgreSQL it waits for a concurrent delivery of the same line
+    to commit, then skips it) and says which it wrote: those are ours. The lines not ours, and
+    those of refused items, are read once and answer from their row when they exist (a line seen
+    before answers the same, whatever its product is now). The enrollments are opened together
+    (:func:`enrollments_open_many`); a line whose enrollment could not open (class full) is deleted
+    again, so it leaves no trace.
     """
-    seen = {line.line_key: line for line in EntitlementLine.objects.filter(line_key__in=set(keys))}
     products = _load_products(items)
     answers: dict[str, dict] = {}  # by line key: the same line twice in one message answers the same
+    refused: dict[str, tuple[Any, str]] = {}
     to_claim: dict[str, tuple[Any, Any]] = {}
     for item, key in zip(items, keys, strict=True):
-        external_id = _get(item, "external_id", "externalId")
-        order_item_id = _get(item, "order_item_id", "orderItemId")
-        if key in answers or key in to_claim:
-            continue
-        if key in seen:
-            answers[key] = _answer_from_line(seen[key], external_id=external_id, order_item_id=order_item_id)
+        if key in refused or key in to_claim:
             continue
         product_type = _get(item, "product_type", "productType")
-        product = products.get((product_type, str(external_id)))
+        product = products.get((product_type, str(_get(item, "external_id", "externalId"))))
         refusal = _refusal(product_type, product)
         if refusal:
-            answers[key] = _result(external_id, "failed", order_item_id=order_item_id, error=refusal)
-            continue
-        to_claim[key] = (item, product)
+            refused[key] = (item, refusal)
+        else:
+            to_claim[key] = (item, product)
 
+    claimed: dict[str, int] = {}
     if to_claim:
-        EntitlementLine.objects.bulk_create([
-            EntitlementLine(line_key=key, order_id=order_id,
-                            order_item_id=_get(item, "order_item_id", "orderItemId") or "",
-                            product_type=_get(item, "product_type", "productType"),
-                            external_id=_get(item, "external_id", "externalId"), commerce_user_id=commerce_user_id,
-                            state=EntitlementLine.State.GRANTED, granted_at=now, created_at=now)
-            for key, (item, _) in to_claim.items()], ignore_conflicts=True)
-        lines = {line.line_key: line for line in EntitlementLine.objects.filter(line_key__in=list(to_claim))}
-        claimed = []
-        for key, (item, product) in to_claim.items():
-            line = lines[key]
-            if line.state == EntitlementLine.State.GRANTED and line.enrollment_id is None:
-                claimed.append((key, item, product, line))
-            else:  # another delivery of this line (or its revoke) committed first
-                answers[key] = _answer_from_line(line, external_id=_get(item, "external_id", "externalId"),
-                                                 order_item_id=_get(item, "order_item_id", "orderItemId"))
+        claimed = dict(insert_ignore(EntitlementLine, [
+            {"line_key": key, "order_id": order_id, "order_item_id": _get(item, "order_item_id", "orderItemId") or "",
+             "product_type": _get(item, "product_type", "productType"),
+             "external_id": _get(item, "external_id", "externalId"), "commerce_user_id": commerce_user_id,
+             "state": EntitlementLine.State.GRANTED, "enrollment": None, "created_enrollment": False,
+             "result_status": "", "result_error": "", "granted_at": now, "revoked_at": None, "created_at": now}
+            for key, (item, _) in to_claim.items()], conflict=["line_key"], returning=("line_key", "pk")))
+    others = [key for key in to_claim if key not in claimed] + list(refused)
+    if others:
+        seen = {line.line_key: line for line in EntitlementLine.objects.filter(line_key__in=others)
+                .only("line_key", "state", "enrollment_id", "result_status")}
+        for key in others:
+            item, refusal = refused.get(key) or (to_claim[key][0], None)
+            external_id = _get(item, "external_id", "externalId")
+            order_item_id = _get(item, "order_item_id", "orderItemId")
+            if key in seen:
+                answers[key] = _answer_from_line(seen[key], external_id=external_id, order_item_id=order_item_id)
+            elif refusal:
+                answers[key] = _result(external_id, "failed", order_item_id=order_item_id, error=refusal)
+            else:  # the line someone else held is gone again: theirs rolled back, so this one may retry
+                raise EntitlementLineBusy(details={"lineKey": key})
+
+    ours = [(key, *to_claim[key]) for key in to_claim if key in claimed]
+    if ours:
         opened = enrollments_open_many(
-            user=user, requests=[_open_request(item, product, order_id=order_id, now=now)
-                                 for _, item, product, _ in claimed], now=now)
+            user=user, requests=[_open_request(item, product, order_id=order_id, now=now) for _, item, product in ours],
+            now=now, user_is_new=user_is_new)
         done, undone = [], []
-        for (key, item, _, line), outcome in zip(claimed, opened, strict=True):
+        for (key, item, _), outcome in zip(ours, opened, strict=True):
             external_id = _get(item, "external_id", "externalId")
             order_item_id = _get(item, "order_item_id", "orderItemId")
             if isinstance(outcome, Exception):
-                undone.append(line.pk)
+                undone.append(claimed[key])
                 error = "class_full" if isinstance(outcome, ClassFull) else "archived"
                 answers[key] = _result(external_id, "failed", order_item_id=order_item_id, error=error)
                 continue
-            line.enrollment = outcome.enrollment
-            line.created_enrollment = outcome.outcome != "already_enrolled"
-            line.result_status = outcome.outcome
-            done.append(line)
+            done.append(EntitlementLine(pk=claimed[key], enrollment_id=outcome.enrollment.pk,
+                                        created_enrollment=outcome.outcome != "already_enrolled",
+                                        result_status=outcome.outcome))
             answers[key] = _result(external_id, outcome.outcome, enrollment_id=outcome.enrollment.pk,
                                    order_item_id=order_item_id)
         if done:
@@ -213,22 +215,26 @@ def _revoke_item(*, order_id: str, commerce_user_id: str, item, key: str, now: d
     return _result(external_id, "revoked", enrollment_id=line.enrollment_id, order_item_id=order_item_id)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no caller goes on in a transaction this raised in (see the docstring)
 def entitlement_receive(*, event: str, order_id: str, commerce_user_id: str, email: str, items: Sequence,
                         now: datetime) -> dict:
-    """Handles one ``entitlement`` message; answers spec 6.2.2's ``EntitlementGrantResponse``."""
-    user = lms_user_sync_from_commerce(commerce_user_id=commerce_user_id, email=email, now=now)
+    """Handles one ``entitlement`` message; answers spec 6.2.2's ``EntitlementGrantResponse``.
+
+    Inside a delivery's transaction it takes no savepoint of its own: what raises here ends that
+    transaction (the local delivery rolls back its attempt, the webhook's inbox block rolls back).
+    """
     keys = [line_key(order_id=order_id, order_item_id=_get(item, "order_item_id", "orderItemId"),
                      product_type=_get(item, "product_type", "productType"),
                      external_id=_get(item, "external_id", "externalId")) for item in items]
-    results = []
     if event == REVOKED:
-        for item, key in zip(items, keys, strict=True):
-            results.append(_revoke_item(order_id=order_id, commerce_user_id=commerce_user_id, item=item, key=key,
-                                        now=now))
+        user = lms_user_sync_from_commerce(commerce_user_id=commerce_user_id, email=email, now=now)
+        results = [_revoke_item(order_id=order_id, commerce_user_id=commerce_user_id, item=item, key=key, now=now)
+                   for item, key in zip(items, keys, strict=True)]
         return {"success": True, "results": results, "lmsUserId": str(user.pk)}
 
-    results = _grant_items(user=user, order_id=order_id, commerce_user_id=commerce_user_id, items=items, keys=keys,
-                           now=now)
+    # A grant often comes for someone the LMS has not seen yet: the insert is tried first.
+    user, user_is_new = lms_user_ensure_from_commerce(commerce_user_id=commerce_user_id, email=email, now=now)
+    results = _grant_items(user=user, user_is_new=user_is_new, order_id=order_id, commerce_user_id=commerce_user_id,
+                           items=items, keys=keys, now=now)
     success = all(result["status"] != "failed" for result in results)
     return {"success": success, "results": results, "lmsUserId": str(user.pk)}

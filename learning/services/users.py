@@ -1,11 +1,13 @@
 """LMS users as seen from Commerce: created or refreshed on SSO, anonymised on erasure."""
 
 import hashlib
+import uuid
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from integration.db import insert_ignore
 from learning.models import (
     Certificate,
     ErasedEmail,
@@ -15,6 +17,7 @@ from learning.models import (
     LegacyHashBackup,
     LessonCompletion,
     LmsUser,
+    default_user_types,
 )
 
 
@@ -36,12 +39,30 @@ def lms_user_sync_from_commerce(*, commerce_user_id: str, email: str | None, now
     """
     user = LmsUser.objects.filter(commerce_user_id=commerce_user_id).first()
     if user is None:
-        try:
-            with transaction.atomic():
-                return LmsUser.objects.create(commerce_user_id=commerce_user_id, email=email or "",
-                                              created_at=now)
-        except IntegrityError:  # a concurrent first request created it
-            user = LmsUser.objects.get(commerce_user_id=commerce_user_id)
+        user, _ = lms_user_ensure_from_commerce(commerce_user_id=commerce_user_id, email=email, now=now)
+        return user
+    return _email_follow(user, email=email, now=now)
+
+
+def lms_user_ensure_from_commerce(*, commerce_user_id: str, email: str | None,
+                                  now: datetime) -> tuple[LmsUser, bool]:
+    """:func:`lms_user_sync_from_commerce` that tries the insert first; answers ``(user, created)``.
+
+    For callers where first sight is common (a purchase's grant): a new user costs one
+    statement (``INSERT … ON CONFLICT DO NOTHING``, no savepoint), a known one that and a read.
+    ``created`` means the user was inserted in the caller's transaction, so nobody else can
+    hold rows for it yet. A concurrent first sight waits for the other's commit, then reads it.
+    """
+    values = {"id": uuid.uuid4(), "commerce_user_id": commerce_user_id, "email": email or "",
+              "user_types": default_user_types(), "is_active": True, "created_at": now, "updated_at": now}
+    if insert_ignore(LmsUser, [values], conflict=["commerce_user_id"]):
+        names = [field.attname for field in LmsUser._meta.concrete_fields]
+        return LmsUser.from_db(connection.alias, names, [values[name] for name in names]), True
+    user = LmsUser.objects.get(commerce_user_id=commerce_user_id)
+    return _email_follow(user, email=email, now=now), False
+
+
+def _email_follow(user: LmsUser, *, email: str | None, now: datetime) -> LmsUser:
     if email and user.is_active and user.email != email:
         LmsUser.objects.filter(pk=user.pk).update(email=email, updated_at=now)
         user.email = email

@@ -280,14 +280,15 @@ def test_an_enrollment_opened_meanwhile_sends_the_batch_one_by_one(monkeypatch, 
 
     taken, free = CourseFactory(), CourseFactory()
     user = LmsUserFactory(commerce_user_id="cu-1")
-    real = enrollments._default_instructors
+    real = enrollments._live_enrollments
 
-    def meanwhile(course_ids, classes):
+    def meanwhile(**kwargs):
+        live = real(**kwargs)
         Enrollment.objects.create(user=user, course=taken, source="manual", status="active",
                                   granted_at=timezone.now())
-        return real(course_ids, classes)
+        return live
 
-    monkeypatch.setattr(enrollments, "_default_instructors", meanwhile)
+    monkeypatch.setattr(enrollments, "_live_enrollments", meanwhile)
     answer = _deliver(_message([_item(taken, line="t"), _item(free, line="f")]))
     assert [r["status"] for r in answer["results"]] == ["already_enrolled", "granted"]
     assert Enrollment.objects.filter(course=taken).count() == 1 and Enrollment.objects.filter(course=free).count() == 1
