@@ -20,7 +20,9 @@ from payouts.services.events import revenue_events_post, revenue_releases_apply
 def handle_revenue_events(message: RevenueEvents, *, delivery: Delivery) -> RevenueEventsAnswer:
     """Topic ``revenue.events`` (spec 6.1.3): per event processed, duplicate or failed; 409 while a
     refund's sale is missing (the sender retries)."""
-    results = revenue_events_post(events=message.events, now=timezone.now())
+    # The delivery (the outbox's, or the inbox's for a message received over HTTP) runs this in its
+    # transaction and rolls it back whole on any exception: no savepoint of the service's own.
+    results = revenue_events_post(events=message.events, now=timezone.now(), savepoint=False)
     return RevenueEventsAnswer(
         success=all(result.status != "failed" for result in results),
         processed=sum(result.status == "processed" for result in results),

@@ -30,7 +30,10 @@ def enrollment_lifecycle(message, *, delivery: Delivery) -> dict:
     if event not in LIFECYCLE_EVENTS:
         return {"success": True, "status": "ignored"}
     key = str(wire.get("idempotencyKey") or delivery.idempotency_key)
-    outcome = lifecycle_event_record(idempotency_key=key, event=event, payload=payload, now=timezone.now())
+    # The delivery (the outbox's, or the inbox's for a message received over HTTP) runs this in its
+    # transaction and rolls it back whole on any exception: no savepoint of the service's own.
+    outcome = lifecycle_event_record(idempotency_key=key, event=event, payload=payload, now=timezone.now(),
+                                     savepoint=False)
     return {"success": True, "status": outcome.status}
 
 

@@ -25,6 +25,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from integration.contracts.payouts import RevenueEvent, RevenueRelease
 from integration.money import UnknownCurrencyError, minor_unit
@@ -238,19 +239,27 @@ def _order_errors(events: Sequence[RevenueEvent], errors: dict[int, str], vouche
             errors[index] = CURRENCY_MISMATCH
 
 
-@transaction.atomic
 def revenue_events_post(*, events: Sequence[RevenueEvent], now: datetime,
-                        orders_vouched: Mapping[str, str] | None = None) -> list[EventResult]:
+                        orders_vouched: Mapping[str, str] | None = None,
+                        savepoint: bool = True) -> list[EventResult]:
     """Posts each event once; answers per event ``processed``, ``duplicate`` or ``failed`` (nothing posted).
 
     A sale's order must have been paid here (asked of the orders port), unless it is in ``orders_vouched``
     (order id -> currency): only the demo seed's history, which no checkout made, passes that.
 
     Raises :class:`SaleNotPostedError` (409, retried by the sender) when a refund's sale is not in yet.
+    ``savepoint=False``: the caller's transaction is rolled back whole on any exception (the
+    ``revenue.events`` handler's delivery), so no savepoint is needed when it runs inside one.
     """
+    with transaction.atomic(savepoint=savepoint):
+        return _events_post(events=events, now=now, orders_vouched=orders_vouched or {})
+
+
+def _events_post(*, events: Sequence[RevenueEvent], now: datetime,
+                 orders_vouched: Mapping[str, str]) -> list[EventResult]:
     payees = _PayeeCache()
     errors: dict[int, str] = {index: _stateless_error(event, payees) for index, event in enumerate(events)}
-    _order_errors(events, errors, orders_vouched or {})
+    _order_errors(events, errors, orders_vouched)
     candidates = [(index, event) for index, event in enumerate(events) if not errors[index]]
 
     original_ids = {event.original_event_id for _, event in candidates if event.type == REFUND}
@@ -269,11 +278,19 @@ def revenue_events_post(*, events: Sequence[RevenueEvent], now: datetime,
                     .values_list("forfeited_to__payee_user_id", "currency"))
     balances = balances_lock(keys=keys, now=now)
 
-    posted = set(LedgerPosting.objects.filter(key__in=[event_key(e.event_id) for _, e in candidates])
-                 .values_list("event_id", flat=True))
+    # The events already posted and the currency of each order already sold, in one look-up.
+    keys_asked = {event_key(event.event_id) for _, event in candidates}
     order_ids = {event.order_id for _, event in candidates}
-    order_currency = dict(LedgerPosting.objects.filter(order_id__in=order_ids, kind=LedgerPosting.Kind.SALE)
-                          .values_list("order_id", "currency"))
+    posted: set[str] = set()
+    order_currency: dict[str, str] = {}
+    if candidates:
+        for key, event_id, kind, order_id, currency in LedgerPosting.objects.filter(
+                Q(key__in=keys_asked) | Q(kind=LedgerPosting.Kind.SALE, order_id__in=order_ids),
+        ).values_list("key", "event_id", "kind", "order_id", "currency"):
+            if key in keys_asked:
+                posted.add(event_id)
+            if kind == LedgerPosting.Kind.SALE and order_id in order_ids:
+                order_currency[order_id] = currency
     lots: dict[str, dict[tuple[str, str], PendingAmount]] = {}
     if original_ids:
         # The sales' lots and the platform lots their forfeited shares became (same eventId), all locked:
@@ -329,12 +346,13 @@ def revenue_events_post(*, events: Sequence[RevenueEvent], now: datetime,
         statuses[index] = "processed"
 
     balances.update(balances_lock(keys=balance_keys(drafts) - set(balances), now=now))
+    # No savepoint: a conflict fails the whole batch, and the service's transaction (or the caller's, rolled
+    # back whole) takes back what was written.
     try:
-        with transaction.atomic():
-            postings_write(drafts=drafts, balances=balances, now=now)
-            insert_rows(PendingAmount, new_lots, LOT_COLUMNS)
-            if touched:
-                PendingAmount.objects.bulk_update(list(touched.values()), ["amount", "refunded"])
+        postings_write(drafts=drafts, balances=balances, now=now)
+        insert_rows(PendingAmount, new_lots, LOT_COLUMNS)
+        if touched:
+            PendingAmount.objects.bulk_update(list(touched.values()), ["amount", "refunded"])
     except IntegrityError as error:
         # Only a concurrent writer that skipped our locks can get here; the retry answers "duplicate".
         raise LedgerPostingConflictError(details={"reason": str(error)[:200]}) from None

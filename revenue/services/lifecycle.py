@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
+from integration.db import insert_ignore
 from integration.money import quantize, to_decimal
 from integration.outbox import outbox_send
 from integration.topics import Topic
@@ -88,16 +89,52 @@ def _when(value, default: datetime) -> datetime:
     return parsed or default
 
 
-@transaction.atomic
-def lifecycle_event_record(*, idempotency_key: str, event: str, payload: dict, now: datetime) -> LifecycleOutcome:
-    """Handles one ``enrollment.lifecycle`` message (``payload`` in wire names); safe to call again."""
+def lifecycle_event_record(*, idempotency_key: str, event: str, payload: dict, now: datetime,
+                           savepoint: bool = True) -> LifecycleOutcome:
+    """Handles one ``enrollment.lifecycle`` message (``payload`` in wire names); safe to call again.
+
+    ``savepoint=False``: the caller's transaction is rolled back whole on any exception (the
+    ``enrollment.lifecycle`` handler's delivery), so no savepoint is needed when it runs inside one.
+    """
+    with transaction.atomic(savepoint=savepoint):
+        return _event_record(idempotency_key=idempotency_key, event=event, payload=payload, now=now)
+
+
+def _event_record(*, idempotency_key: str, event: str, payload: dict, now: datetime) -> LifecycleOutcome:
     enrollment_id = str(payload["enrollmentId"])
-    _, created = LifecycleEventSeen.objects.get_or_create(
-        idempotency_key=idempotency_key, defaults={"event": event, "enrollment_id": enrollment_id, "received_at": now})
-    if not created:
+    if not insert_ignore(LifecycleEventSeen, [{"idempotency_key": idempotency_key, "event": event,
+                                               "enrollment_id": enrollment_id, "received_at": now}],
+                         conflict=["idempotency_key"]):
         return LifecycleOutcome(status="duplicate")
-    facts, _ = EnrollmentFacts.objects.select_for_update().get_or_create(
-        enrollment_id=enrollment_id, defaults={"updated_at": now})
+    facts = None
+    if event != ACTIVATED:
+        facts = EnrollmentFacts.objects.select_for_update().filter(enrollment_id=enrollment_id).first()
+    if facts is not None:
+        _facts_add(facts, event=event, payload=payload, now=now)
+        facts.save()
+        sale = RevenueSale.objects.filter(enrollment_id=enrollment_id).first()
+    else:
+        # An activation is an enrollment's first fact as a rule: its row is written in one statement, and a
+        # new row has no sale yet (a sale is made only from its enrollment's facts, which are never deleted).
+        # The row already there (another event came first, or a concurrent one just committed) is locked,
+        # then updated.
+        facts = EnrollmentFacts(enrollment_id=enrollment_id, updated_at=now)
+        _facts_add(facts, event=event, payload=payload, now=now)
+        row = {field.name: getattr(facts, field.attname) for field in EnrollmentFacts._meta.concrete_fields}
+        if insert_ignore(EnrollmentFacts, [row], conflict=["enrollment_id"]):
+            facts._state.adding, facts._state.db = False, "default"
+            sale = None
+        else:
+            facts = EnrollmentFacts.objects.select_for_update().get(enrollment_id=enrollment_id)
+            _facts_add(facts, event=event, payload=payload, now=now)
+            facts.save()
+            sale = RevenueSale.objects.filter(enrollment_id=enrollment_id).first()
+    sale, sent = _settle(facts=facts, now=now, strict=event == ACTIVATED, sale=sale)
+    return LifecycleOutcome(status="processed", sale_event_id=sale.event_id if sale else "", messages=sent)
+
+
+def _facts_add(facts: EnrollmentFacts, *, event: str, payload: dict, now: datetime) -> None:
+    """What one event adds to the enrollment's facts (a fact already known stays as it was)."""
     if event == ACTIVATED:
         if facts.activated_payload is None:
             facts.activated_payload = {key: (str(value) if isinstance(value, Decimal | datetime) else value)
@@ -119,9 +156,6 @@ def lifecycle_event_record(*, idempotency_key: str, event: str, payload: dict, n
     elif event == EXPIRED:
         facts.expired_at = facts.expired_at or _when(payload.get("expiredAt"), now)
     facts.updated_at = now
-    facts.save()
-    sale, sent = _settle(facts=facts, now=now, strict=event == ACTIVATED)
-    return LifecycleOutcome(status="processed", sale_event_id=sale.event_id if sale else "", messages=sent)
 
 
 @transaction.atomic
@@ -130,17 +164,20 @@ def enrollment_settle(*, enrollment_id: str, now: datetime) -> int:
     facts = EnrollmentFacts.objects.select_for_update().filter(enrollment_id=enrollment_id).first()
     if facts is None:
         return 0
-    return _settle(facts=facts, now=now)[1]
+    sale = RevenueSale.objects.filter(enrollment_id=enrollment_id).first()
+    return _settle(facts=facts, now=now, sale=sale)[1]
 
 
-def _settle(*, facts: EnrollmentFacts, now: datetime, strict: bool = True) -> tuple[RevenueSale | None, int]:
-    """``strict``: a sale with no config in force raises (409, retried); otherwise it waits for the activation's retry."""
-    sale = RevenueSale.objects.filter(enrollment_id=facts.enrollment_id).first()
+def _settle(*, facts: EnrollmentFacts, now: datetime, sale: RevenueSale | None,
+            strict: bool = True) -> tuple[RevenueSale | None, int]:
+    """``sale``: the enrollment's sale, if there is one. ``strict``: a sale with no config in force raises
+    (409, retried); otherwise it waits for the activation's retry."""
     sent = 0
+    shares = None
     if sale is None and _is_purchase(facts.activated_payload):
         try:
-            with transaction.atomic():
-                sale = _sale_emit(facts=facts, now=now)
+            # Raised before the sale writes anything: no savepoint needed to go on without it.
+            sale, shares = _sale_emit(facts=facts, now=now)
         except NoConfigAtSaleDate:
             if strict:
                 raise
@@ -150,8 +187,9 @@ def _settle(*, facts: EnrollmentFacts, now: datetime, strict: bool = True) -> tu
         return None, sent
     if _refund_due(facts, sale):
         _refund_emit(sale=sale, facts=facts, now=now)
+        shares = None
         sent += 1
-    sent += _holds_settle(sale=sale, facts=facts, now=now)
+    sent += _holds_settle(sale=sale, facts=facts, now=now, shares=shares)
     return sale, sent
 
 
@@ -169,7 +207,8 @@ def _config_in_force(*, product_type: str, external_id: str, on) -> RevenueConfi
         Q(end_date__isnull=True) | Q(end_date__gt=on)).order_by("-effective_date").first()
 
 
-def _sale_emit(*, facts: EnrollmentFacts, now: datetime) -> RevenueSale | None:
+def _sale_emit(*, facts: EnrollmentFacts, now: datetime) -> tuple[RevenueSale, list[RevenueShare]]:
+    """The sale and its shares, written; raises :class:`NoConfigAtSaleDate` before writing anything."""
     payload = facts.activated_payload
     occurred_at = _when(payload.get("activatedAt"), now)
     product_type = str(payload.get("productType") or "course")
@@ -214,14 +253,15 @@ def _sale_emit(*, facts: EnrollmentFacts, now: datetime) -> RevenueSale | None:
         release_policy=config.release_policy, currency=currency, gross_amount=gross, processor_fee=fee,
         total_amount=total, occurred_at=occurred_at, created_at=now)
     splits = []
+    shares = []
     for recipient in (Recipient.INSTRUCTOR, Recipient.CREATOR, Recipient.AFFILIATE, Recipient.PLATFORM):
         amount = amounts[recipient]
         if amount == 0 and recipient != Recipient.PLATFORM:
             continue
         is_held = held and recipient in HELD_RECIPIENTS
-        RevenueShare.objects.create(
+        shares.append(RevenueShare(
             sale=sale, recipient=recipient, reason=REASONS[recipient], payee_commerce_user_id=payees[recipient],
-            amount=amount, held=is_held, status=ShareStatus.HELD if is_held else ShareStatus.CLEARING)
+            amount=amount, held=is_held, status=ShareStatus.HELD if is_held else ShareStatus.CLEARING))
         if amount == 0:
             continue
         split = {"payeeUserId": payees[recipient], "amount": amount, "reason": REASONS[recipient],
@@ -229,6 +269,7 @@ def _sale_emit(*, facts: EnrollmentFacts, now: datetime) -> RevenueSale | None:
         if is_held:
             split["hold"] = True
         splits.append(split)
+    RevenueShare.objects.bulk_create(shares)
     event = {"eventId": sale.event_id, "type": event_type, "orderId": sale.order_id,
              "productExternalId": str(payload.get("externalId") or config_id), "totalAmount": total,
              "currency": currency, "splits": splits, "occurredAt": occurred_at}
@@ -237,7 +278,7 @@ def _sale_emit(*, facts: EnrollmentFacts, now: datetime) -> RevenueSale | None:
     _events_send(sale=sale, event=event)
     if instructor_id and not config.instructor_commerce_user_id and amounts[Recipient.INSTRUCTOR]:
         payee_role_ensure(commerce_user_id=instructor_id, now=now, course_ids=(config_id,))
-    return sale
+    return sale, shares
 
 
 def _description(recipient: str, config: RevenueConfig, folded: list[str]) -> str:
@@ -308,9 +349,14 @@ def _refund_emit(*, sale: RevenueSale, facts: EnrollmentFacts, now: datetime) ->
     _events_send(sale=sale, event=event)
 
 
-def _holds_settle(*, sale: RevenueSale, facts: EnrollmentFacts, now: datetime) -> int:
-    """Releases or forfeits the held shares the facts now decide; one ``revenue.releases`` message."""
-    held = [share for share in sale.shares.select_for_update().order_by("recipient") if share.status == ShareStatus.HELD]
+def _holds_settle(*, sale: RevenueSale, facts: EnrollmentFacts, now: datetime,
+                  shares: list[RevenueShare] | None = None) -> int:
+    """Releases or forfeits the held shares the facts now decide; one ``revenue.releases`` message.
+
+    ``shares``: the sale's shares as this transaction just wrote them (none read back)."""
+    if shares is None:
+        shares = list(sale.shares.select_for_update().order_by("recipient"))
+    held = sorted((share for share in shares if share.status == ShareStatus.HELD), key=lambda share: share.recipient)
     if not held:
         return 0
     ended_at = min((moment for moment in (facts.revoked_at, facts.expired_at) if moment), default=None)
