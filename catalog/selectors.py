@@ -101,12 +101,17 @@ def _item_snapshot(item: Product, part: Decimal) -> BundleItemSnapshot:
                               price=item.price, allocated_price=part)
 
 
+# What a snapshot reads of a product (not the price override's audit, the sync's or the row's times).
+SNAPSHOT_FIELDS = ("id", "external_id", "external_source", "type", "name", "description", "price",
+                   "suggested_price", "currency", "status", "metadata")
+
+
 def products_snapshots(*, product_ids: Sequence) -> tuple[ProductSnapshot, ...]:
     """Snapshots of these products in the order asked (unknown ids left out): one query, two with a bundle."""
     ids = [str(product_id) for product_id in product_ids if _valid_uuid(product_id)]
     if not ids:
         return ()
-    found = {str(p.pk): p for p in Product.objects.filter(pk__in=ids)}
+    found = {str(p.pk): p for p in Product.objects.filter(pk__in=ids).only(*SNAPSHOT_FIELDS)}
     bundles = [product for product in found.values() if product.type == ProductType.BUNDLE]
     if bundles:
         prefetch_related_objects(bundles, _items_prefetch())

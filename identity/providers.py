@@ -11,7 +11,13 @@ import uuid
 from identity.errors import UserNotFound
 from identity.models import User
 from identity.seed import seed_identity
-from identity.selectors import identity_phase_get, token_family_validate, token_validate, user_roles
+from identity.selectors import (
+    active_user_with_roles,
+    identity_phase_get,
+    token_family_validate,
+    token_validate,
+    user_roles,
+)
 from identity.services.accounts import identity_import_user
 from identity.services.phases import identity_phase_set
 from identity.services.platform import platform_payee_ensure
@@ -63,10 +69,11 @@ class LocalIdentity(IdentityPort):
         return _user_ref(user)
 
     def user_get(self, *, user_id: str) -> UserRef:
-        user = User.objects.filter(pk=_uuid_or_none(user_id), is_active=True).first()
-        if user is None:
+        found = active_user_with_roles(user_id=_uuid_or_none(user_id))
+        if found is None:
             raise UserNotFound()
-        return _user_ref(user)
+        pk, email, roles = found
+        return UserRef(id=pk, email=email, commerce_roles=tuple(roles))
 
     def platform_payee(self) -> UserRef:
         return _user_ref(platform_payee_ensure())

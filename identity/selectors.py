@@ -103,8 +103,21 @@ def validation_audiences() -> tuple[str, ...]:
 
 def user_roles(*, user_id) -> list[str]:
     """Commerce roles in their canonical order, ``purchaser`` first (every user has it)."""
-    stored = set(UserRole.objects.filter(user_id=user_id).values_list("role", flat=True))
+    return _in_role_order(set(UserRole.objects.filter(user_id=user_id).values_list("role", flat=True)))
+
+
+def _in_role_order(stored: set) -> list[str]:
     return [role for role in ROLE_ORDER if role == Role.PURCHASER or role in stored]
+
+
+def active_user_with_roles(*, user_id) -> tuple[str, str, list[str]] | None:
+    """An active user's id, email and commerce roles (:func:`user_roles`), in one query (the user joined
+    to their roles, a row per role); ``None`` if there is no such active user."""
+    rows = list(User.objects.filter(pk=user_id, is_active=True).values_list("pk", "email", "commerce_roles__role"))
+    if not rows:
+        return None
+    pk, email, _ = rows[0]
+    return str(pk), email, _in_role_order({role for _, _, role in rows if role})
 
 
 def user_is_commerce_admin(user) -> bool:

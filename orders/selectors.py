@@ -13,8 +13,19 @@ PAID_STATUSES = (OrderStatus.PAID, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_
 HELD_ENTITLEMENTS = (EntitlementStatus.PENDING, EntitlementStatus.GRANTED, EntitlementStatus.PENDING_APPROVAL)
 
 
+def owned_lines(*, user_id, external_ids: Iterable[str] | QuerySet, exclude_order_id=None) -> QuerySet:
+    """The buyer's lines that make them own one of ``external_ids``: an active entitlement, or a paid
+    order on its way (the one rule of what is owned; a caller may use it as an ``Exists`` subquery)."""
+    lines = OrderLine.objects.filter(order__user_id=user_id, order__status__in=PAID_STATUSES,
+                                     entitlement_status__in=HELD_ENTITLEMENTS, external_id__in=external_ids)
+    lines = lines.filter(Q(refunded_amount__lt=F("total")) | Q(total=0))  # a refunded line is no longer owned
+    if exclude_order_id:
+        lines = lines.exclude(order_id=exclude_order_id)
+    return lines
+
+
 def owned_external_ids(*, user_id, external_ids: Iterable[str] | QuerySet, exclude_order_id=None) -> set[str]:
-    """Which of ``external_ids`` the buyer already has: an active entitlement, or a paid order on its way.
+    """Which of ``external_ids`` the buyer already has (:func:`owned_lines`).
 
     ``external_ids`` may be a ``values("external_id")`` queryset (an order's lines, say): it is then a
     subquery of this one query.
@@ -25,11 +36,7 @@ def owned_external_ids(*, user_id, external_ids: Iterable[str] | QuerySet, exclu
             return set()
     if not user_id:
         return set()
-    lines = OrderLine.objects.filter(order__user_id=user_id, order__status__in=PAID_STATUSES,
-                                     entitlement_status__in=HELD_ENTITLEMENTS, external_id__in=external_ids)
-    lines = lines.filter(Q(refunded_amount__lt=F("total")) | Q(total=0))  # a refunded line is no longer owned
-    if exclude_order_id:
-        lines = lines.exclude(order_id=exclude_order_id)
+    lines = owned_lines(user_id=user_id, external_ids=external_ids, exclude_order_id=exclude_order_id)
     return set(lines.values_list("external_id", flat=True))
 
 

@@ -126,11 +126,30 @@ def is_uuid(value) -> bool:
     return True
 
 
-def _lock_order(order_id) -> Order:
-    order = Order.objects.select_for_update().filter(pk=order_id).first() if is_uuid(order_id) else None
+def _lock_order(order_id, *, fields: tuple[str, ...] = ()) -> Order:
+    """The order, locked; ``fields``: only these columns (the row is wide)."""
+    queryset = Order.objects.select_for_update()
+    if fields:
+        queryset = queryset.only(*fields)
+    order = queryset.filter(pk=order_id).first() if is_uuid(order_id) else None
     if order is None:
         raise OrderNotFound(details={"orderId": str(order_id)})
     return order
+
+
+def lines_save(lines: list[OrderLine], fields: list[str]) -> None:
+    """Writes ``fields`` of ``lines`` in one UPDATE (a plain one for a single line, else by CASE)."""
+    if len(lines) == 1:
+        (line,) = lines
+        OrderLine.objects.filter(pk=line.pk).update(**{name: getattr(line, name) for name in fields})
+    elif lines:
+        OrderLine.objects.bulk_update(lines, fields)
+
+
+# What storing the LMS's answer reads of the order and its lines.
+ANSWER_ORDER_FIELDS = ("id", "number", "user_id", "status", "lms_user_id")
+ANSWER_LINE_FIELDS = ("id", "order_id", "external_id", "name", "entitlement_status", "enrollment_id",
+                      "entitlement_error", "entitlement_answered_at")
 
 
 @transaction.atomic(savepoint=False)  # the delivery's transaction; a failure rolls the whole delivery back
@@ -140,8 +159,8 @@ def entitlement_answer_store(*, order_id: str, event: str, results, lms_user_id:
     A fixed number of statements whatever the number of lines: the changed lines in one UPDATE, the
     timeline in one INSERT, the order (its LMS user id and status) in one UPDATE.
     """
-    order = _lock_order(order_id)
-    lines = {str(line.id): line for line in order.lines.select_for_update()}
+    order = _lock_order(order_id, fields=ANSWER_ORDER_FIELDS)
+    lines = {str(line.id): line for line in order.lines.select_for_update().only(*ANSWER_LINE_FIELDS)}
     order_fields = []
     if lms_user_id and order.lms_user_id != lms_user_id:
         order.lms_user_id = lms_user_id[:64]
@@ -172,8 +191,8 @@ def entitlement_answer_store(*, order_id: str, event: str, results, lms_user_id:
                 if line.entitlement_status == E.PENDING_APPROVAL:
                     newly_pending_approval.append(line)
     if changed:
-        OrderLine.objects.bulk_update(list(changed.values()), ["entitlement_status", "enrollment_id",
-                                                               "entitlement_error", "entitlement_answered_at"])
+        lines_save(list(changed.values()), ["entitlement_status", "enrollment_id", "entitlement_error",
+                                            "entitlement_answered_at"])
     if newly_pending_approval:
         _email(order, "orders/pending_approval", {"items": [line.name for line in newly_pending_approval]})
     if not order_complete_if_answered(order=order, lines=list(lines.values()), now=now, also_save=tuple(order_fields),

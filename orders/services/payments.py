@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Subquery
+from django.db.models import Case, Exists, F, OuterRef, Subquery, Value, When
 
 from integration.mail import send_templated_email
 from integration.money import allocate, format_money
@@ -30,14 +30,21 @@ from orders.errors import (
 from orders.gateways import get_gateway
 from orders.gateways.base import FAILED, REQUIRES_ACTION, SUCCEEDED, GatewayPayment
 from orders.models import Cart, CartItem, Order, OrderEvent, OrderLine, OrderStatus, Payment
-from orders.selectors import owned_external_ids
-from orders.services.fulfilment import entitlement_grant_send, is_uuid
+from orders.selectors import owned_external_ids, owned_lines
+from orders.services.fulfilment import entitlement_grant_send, is_uuid, lines_save
 from orders.state import PAID_STATES, PAYABLE_STATES, order_transition
 
 OPEN = (Payment.Status.PROCESSING, Payment.Status.REQUIRES_ACTION)
 ABANDONED_AFTER = timedelta(minutes=5)
 GATEWAY_NAMES = {"test": "the test gateway", "stripe": "Stripe"}
 AUTHENTICATION_FAILURES = frozenset({"payment_intent_authentication_failure", "payment_authentication_failed"})
+# What paying reads of the order (the wide row's other columns are not loaded): an attempt needs the
+# first line; recording the processor's answer (the grant, the receipt) all of them.
+ATTEMPT_FIELDS = ("id", "number", "user_id", "status", "currency", "total", "gateway")
+RECORD_FIELDS = (*ATTEMPT_FIELDS, "tax", "tax_name", "tax_inclusive", "coupon_code", "transaction_id",
+                 "grants_sent", "created_at")
+LINE_FIELDS = ("id", "order_id", "position", "product_id", "bundle_product_id", "product_type", "external_id",
+               "name", "total", "tax")
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ class PayResult:
 def _locked_order(*, order_id, user_id=None) -> Order:
     # What is read about the order's payments comes in later statements: one computed with the lock
     # (a subquery here) would see the snapshot from before a concurrent attempt committed.
-    queryset = Order.objects.select_for_update()
+    queryset = Order.objects.select_for_update().only(*ATTEMPT_FIELDS)
     if user_id is not None:
         queryset = queryset.filter(user_id=user_id)
     order = queryset.filter(pk=order_id).first() if is_uuid(order_id) else None
@@ -68,24 +75,37 @@ def _attempt_begin(*, order_id, user_id, payment_method: str, now: datetime) -> 
             return order, None
         if order.status not in PAYABLE_STATES:
             raise OrderNotPayable(details={"status": order.status})
-        owned = owned_external_ids(user_id=order.user_id, exclude_order_id=order.id,
-                                   external_ids=OrderLine.objects.filter(order=order).values("external_id"))
+        owned, latest_attempt, latest_status = _attempt_checks(order=order)
         if owned:
+            owned = owned_external_ids(user_id=order.user_id, exclude_order_id=order.id,
+                                       external_ids=OrderLine.objects.filter(order=order).values("external_id"))
             raise AlreadyOwned(details={"externalIds": sorted(owned)})
-        latest = order.payments.order_by("-attempt").first()
-        if latest is not None and latest.status == Payment.Status.PROCESSING:
+        latest = None
+        if latest_status == Payment.Status.PROCESSING:  # an attempt under way: read it whole
+            latest = Payment.objects.get(order_id=order.pk, attempt=latest_attempt)
+        if latest is not None:
             if latest.idempotency_key.endswith(":" + payment_method[:40]):
                 return order, latest
             if now - latest.created_at < ABANDONED_AFTER:
                 raise PaymentInProgress(details={"attempt": latest.attempt})
             latest.status, latest.failure_code, latest.updated_at = Payment.Status.FAILED, "abandoned", now
             latest.save(update_fields=["status", "failure_code", "updated_at"])
-        attempt = (latest.attempt if latest else 0) + 1
+        attempt = (latest_attempt or 0) + 1
         payment = Payment.objects.create(
             order=order, attempt=attempt, gateway=order.gateway, amount=order.total, currency=order.currency,
             idempotency_key=f"order:{order.id}:attempt:{attempt}:{payment_method[:40]}",
             status=Payment.Status.PROCESSING, created_at=now, updated_at=now)
         return order, payment
+
+
+def _attempt_checks(*, order: Order) -> tuple[bool, int | None, str | None]:
+    """After the order's lock, in one statement (its snapshot is taken once the lock is held): whether
+    the buyer owns one of its items through another order, and the latest attempt's number and status."""
+    lines = OrderLine.objects.filter(order_id=order.pk).values("external_id")
+    latest = Payment.objects.filter(order_id=OuterRef("pk")).order_by("-attempt")
+    return Order.objects.filter(pk=order.pk).values_list(
+        Exists(owned_lines(user_id=order.user_id, external_ids=lines, exclude_order_id=order.pk)),
+        Subquery(latest.values("attempt")[:1]), Subquery(latest.values("status")[:1])).get()
 
 
 def order_pay(*, order_id, user_id, now: datetime, payment_method: str = "", payment_intent_id: str = "",
@@ -113,7 +133,8 @@ def order_pay(*, order_id, user_id, now: datetime, payment_method: str = "", pay
         # Stripe's event settles it either way.
         answer = gateway.charge(amount=order.total, currency=order.currency, payment_method=payment_method,
                                 idempotency_key=payment.idempotency_key, metadata=metadata)
-    return _result(payment_record(payment_id=payment.id, answer=answer, now=now))
+    return _result(payment_record(payment_id=payment.id, answer=answer, now=now, order_id=order.pk,
+                                  payment=payment))
 
 
 def _confirmation_finish(*, order_id, user_id, intent_id: str, client_secret: str, now: datetime) -> PayResult:
@@ -145,15 +166,22 @@ def _result(recorded: tuple[Order, Payment]) -> PayResult:
 
 
 @transaction.atomic
-def payment_record(*, payment_id, answer: GatewayPayment, now: datetime, source: str = "request") -> tuple[Order, Payment]:
+def payment_record(*, payment_id, answer: GatewayPayment, now: datetime, source: str = "request",
+                   order_id=None, payment: Payment | None = None) -> tuple[Order, Payment]:
     """What the processor said about an attempt, recorded once under the order's lock.
 
     Payments are only written under their order's lock, so the payment read after taking it is current.
+    ``order_id`` and ``payment`` (the attempt as its caller made it) spare the look-ups; a success is
+    then one conditional UPDATE of the attempt, which only an attempt not yet succeeded passes.
     """
-    order = (Order.objects.select_for_update()
-             .filter(pk=Subquery(Payment.objects.filter(pk=payment_id).values("order_id"))).first())
+    queryset = Order.objects.select_for_update().only(*RECORD_FIELDS)
+    order = (queryset.filter(pk=order_id) if order_id is not None else
+             queryset.filter(pk=Subquery(Payment.objects.filter(pk=payment_id).values("order_id")))).first()
     if order is None:
         raise Payment.DoesNotExist(f"payment {payment_id}")
+    if answer.status == SUCCEEDED:
+        return order, _payment_succeeded(order=order, payment_id=payment_id, payment=payment, answer=answer,
+                                         now=now, source=source)
     payment = Payment.objects.get(pk=payment_id)
     if payment.status == Payment.Status.SUCCEEDED:
         return order, payment
@@ -162,13 +190,7 @@ def payment_record(*, payment_id, answer: GatewayPayment, now: datetime, source:
         payment.intent_id = answer.intent_id
         changed.append("intent_id")
     payment.updated_at = now
-    if answer.status == SUCCEEDED:
-        payment.status = Payment.Status.SUCCEEDED
-        payment.fee = answer.fee
-        payment.transaction_id = answer.transaction_id or answer.intent_id
-        payment.save(update_fields=[*changed, "fee", "transaction_id"])
-        _order_paid(order=order, payment=payment, now=now, source=source)
-    elif answer.status == REQUIRES_ACTION:
+    if answer.status == REQUIRES_ACTION:
         if payment.status != Payment.Status.REQUIRES_ACTION:
             OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.PAYMENT, created_at=now,
                                       message="Your bank asked you to confirm the payment.")
@@ -193,6 +215,27 @@ def payment_record(*, payment_id, answer: GatewayPayment, now: datetime, source:
     return order, payment
 
 
+def _payment_succeeded(*, order: Order, payment_id, payment: Payment | None, answer: GatewayPayment,
+                       now: datetime, source: str) -> Payment:
+    """Marks the attempt succeeded (unless it already was) and, the first time, the order paid."""
+    transaction_id = answer.transaction_id or answer.intent_id
+    values = {"status": Payment.Status.SUCCEEDED, "fee": answer.fee, "transaction_id": transaction_id,
+              "updated_at": now}
+    if answer.intent_id:  # kept if the attempt already has one
+        values["intent_id"] = Case(When(intent_id="", then=Value(answer.intent_id)), default=F("intent_id"))
+    moved = Payment.objects.filter(pk=payment_id).exclude(status=Payment.Status.SUCCEEDED).update(**values)
+    if not moved or payment is None:  # succeeded before (whoever recorded it answers), or no attempt at hand
+        payment = Payment.objects.get(pk=payment_id)
+        if not moved:
+            return payment
+    else:
+        payment.status, payment.fee, payment.transaction_id, payment.updated_at = (
+            Payment.Status.SUCCEEDED, answer.fee, transaction_id, now)
+        payment.intent_id = payment.intent_id or answer.intent_id
+    _order_paid(order=order, payment=payment, now=now, source=source)
+    return payment
+
+
 def _order_paid(*, order: Order, payment: Payment, now: datetime, source: str) -> None:
     if order.status in PAID_STATES or order.status not in PAYABLE_STATES:
         OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.PAYMENT, created_at=now,
@@ -211,12 +254,12 @@ def _order_paid(*, order: Order, payment: Payment, now: datetime, source: str) -
                      also_save=("processor_fee", "transaction_id", "grants_sent", "last_grant_at"),
                      data={"paymentId": str(payment.id), "fee": str(payment.fee), "source": source},
                      timeline=timeline)
-    lines = list(order.lines.order_by("position"))
+    lines = list(order.lines.only(*LINE_FIELDS).order_by("position"))
     if lines:
         fees = allocate(payment.fee, [line.total for line in lines], order.currency)
         for line, fee in zip(lines, fees, strict=True):
             line.processor_fee = fee
-        OrderLine.objects.bulk_update(lines, ["processor_fee"])
+        lines_save(lines, ["processor_fee"])
     buyer = remote.user_get(user_id=str(order.user_id))
     entitlement_grant_send(order=order, now=now, lines=lines, email=buyer.email, counted=True, timeline=timeline)
     OrderEvent.objects.bulk_create(timeline)

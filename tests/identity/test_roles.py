@@ -149,3 +149,22 @@ def test_the_audit_log_is_append_only_in_postgresql(user):
         RoleAuditLog.objects.filter(pk=row.pk).update(reason="rewritten")
     with pytest.raises(DatabaseError), transaction.atomic():
         RoleAuditLog.objects.filter(pk=row.pk).delete()
+
+
+def test_the_ports_user_get_answers_email_and_roles_in_their_order_in_one_query(django_assert_num_queries):
+    from identity.models import Role
+    from identity.providers import LocalIdentity
+    from integration.errors import ApplicationError
+
+    user, plain, gone = UserFactory(), UserFactory(), UserFactory(is_active=False)
+    for role in (Role.COMMERCE_ADMIN, Role.PAYEE):
+        UserRole.objects.create(user=user, role=role, granted_by="system:tests")
+    with django_assert_num_queries(1):
+        ref = LocalIdentity().user_get(user_id=str(user.pk))
+    assert (ref.id, ref.email) == (str(user.pk), user.email)
+    assert ref.commerce_roles == ("purchaser", "payee", "commerce-admin")
+    assert LocalIdentity().user_get(user_id=str(plain.pk)).commerce_roles == ("purchaser",)
+    for missing in (str(gone.pk), "not-a-uuid"):
+        with pytest.raises(ApplicationError) as refused:
+            LocalIdentity().user_get(user_id=missing)
+        assert refused.value.code == "user_not_found"

@@ -100,6 +100,25 @@ def test_a_paid_order_in_flight_counts_as_owned(buyer, buy, lms):
         cart_item_add(cart=cart, product_id="p1", user_id=buyer.pk, now=timezone.now())
 
 
+def test_paying_an_order_for_what_another_order_paid_meanwhile_is_refused_before_any_charge(buyer, products,
+                                                                                              lms):
+    now = timezone.now()
+    cart_item_add(cart=cart_get_or_create(user_id=buyer.pk, now=now), product_id="p1", user_id=buyer.pk, now=now)
+    first = checkout_create(user_id=buyer.pk, now=now)
+    second = Order.objects.create(**{field.name: getattr(first, field.name) for field in Order._meta.concrete_fields
+                                     if field.name not in {"id", "number"}}, number="CL-SECOND1")
+    line = first.lines.get()
+    line.pk, line.order = None, second
+    line.save(force_insert=True)
+    order_pay(order_id=first.pk, user_id=buyer.pk, now=now, payment_method="pm_card_visa")
+    with pytest.raises(AlreadyOwned) as refused:
+        order_pay(order_id=second.pk, user_id=buyer.pk, now=now, payment_method="pm_card_visa")
+    assert refused.value.details == {"externalIds": [line.external_id]}
+    assert not second.payments.exists()
+    assert order_pay(order_id=first.pk, user_id=buyer.pk, now=now, payment_method="pm_card_visa").order.status == (
+        OrderStatus.PAID)
+
+
 def test_checkout_twice_makes_one_order(buyer, products):
     now = timezone.now()
     cart_item_add(cart=cart_get_or_create(user_id=buyer.pk, now=now), product_id="p1", user_id=buyer.pk, now=now)
