@@ -255,101 +255,135 @@ def enrollments_open_many(*, user: LmsUser, requests: list[OpenRequest], now: da
 
     Answers per request, in order, an :class:`Opened` or the error that request met
     (:class:`NotPublished`, :class:`ClassFull`); the others still open. Runs inside the caller's
-    transaction: the live enrollments and the classes (row-locked, then their seats counted) are
-    read once each, the default instructors come with the offerings (:func:`offerings_to_open`),
-    the new enrollments are inserted in one statement and their ``enrollment.activated`` messages
-    written in one more. Should a concurrent grant have opened one of the same enrollments
-    meanwhile, the insert is undone and each request takes :func:`enrollment_open`'s one-by-one
-    path (which answers ``already_enrolled`` for it).
+    transaction; see :class:`EnrollmentBatch` (this is its plan of every request, then its open).
+    """
+    batch = EnrollmentBatch(user=user, requests=requests, now=now, user_is_new=user_is_new)
+    batch.plan(range(len(requests)))
+    return batch.open()
+
+
+class EnrollmentBatch:
+    """:func:`enrollments_open_many` in steps, for a caller that writes rows naming the enrollments first.
+
+    Made, it reads what deciding takes, once: the live enrollments and the classes (row-locked,
+    then their seats counted); the default instructors come with the offerings
+    (:func:`offerings_to_open`). :meth:`plan` then decides, without a query, what a set of the
+    requests would answer: each new enrollment is made (not saved) with its id, the same object
+    however often it is planned. :meth:`open` inserts the last plan's new enrollments in one
+    statement and writes their ``enrollment.activated`` messages in one more. Should a concurrent
+    grant have opened one of the same enrollments meanwhile, the insert is undone and those
+    requests take :func:`enrollment_open`'s one-by-one path (which answers ``already_enrolled``),
+    so :meth:`open`'s answers may differ from the plan's.
 
     ``user_is_new``: the user was inserted in this transaction, so it has no enrollments and nobody
     else can open one for it before this commits: the live enrollments are not read and the insert
     needs no savepoint.
     """
-    answers: list[Opened | Exception | None] = [None] * len(requests)
-    wanted: list[tuple[int, Course | None, Program | None, CourseClass | None]] = []
-    for index, request in enumerate(requests):
-        course_class = request.course_class
-        course = course_class.course if course_class is not None else request.course
-        program = request.program
-        offering = course or program
-        if offering.status != PublishStatus.PUBLISHED or (
-                course_class is not None and course_class.status != PublishStatus.PUBLISHED):
-            answers[index] = NotPublished(details={"status": offering.status})
-            continue
-        wanted.append((index, course if program is None else None, program, course_class))
-    if not wanted:
-        return answers
 
-    live: dict[tuple[str, object], Enrollment] = {}
-    if not user_is_new:
-        live = _live_enrollments(user=user, course_ids={course.pk for _, course, _, _ in wanted if course is not None},
-                                 program_ids={program.pk for _, _, program, _ in wanted if program is not None})
-    class_ids = sorted({course_class.pk for *_, course_class in wanted if course_class is not None}, key=str)
-    seats_left: dict = {}
-    if class_ids:
-        locked = CourseClass.objects.select_for_update().filter(pk__in=class_ids).order_by("pk").values_list(
-            "pk", "capacity")
-        capacity = dict(locked)
-        taken = class_seats_taken(class_ids)
-        seats_left = {pk: capacity[pk] - taken.get(pk, 0) for pk in capacity}
-
-    created: list[tuple[int, Enrollment, OpenRequest]] = []
-    batch_keys: set[tuple[str, object]] = set()
-    in_batch: list[int] = []  # answered already_enrolled by an enrollment of this batch
-    for index, course, program, course_class in wanted:
-        key = ("program", program.pk) if program is not None else ("course", course.pk)
-        if key in live:
-            answers[index] = Opened(live[key], "already_enrolled")
-            if key in batch_keys:
-                in_batch.append(index)
-            continue
-        if course_class is not None:
-            if seats_left.get(course_class.pk, 0) <= 0:
-                answers[index] = ClassFull(details={"classId": str(course_class.pk),
-                                                    "capacity": course_class.capacity})
+    def __init__(self, *, user: LmsUser, requests: list[OpenRequest], now: datetime, user_is_new: bool = False):
+        self.user, self.requests, self.now, self.user_is_new = user, requests, now, user_is_new
+        self._wanted: dict[int, tuple[Course | None, Program | None, CourseClass | None]] = {}
+        self._refused: dict[int, Exception] = {}
+        for index, request in enumerate(requests):
+            course_class = request.course_class
+            course = course_class.course if course_class is not None else request.course
+            program = request.program
+            offering = course or program
+            if offering.status != PublishStatus.PUBLISHED or (
+                    course_class is not None and course_class.status != PublishStatus.PUBLISHED):
+                self._refused[index] = NotPublished(details={"status": offering.status})
                 continue
-            seats_left[course_class.pk] -= 1
-        request = requests[index]
-        offering = course or program
-        enrollment = Enrollment(
-            user=user, course=course, program=program, course_class=course_class,
+            self._wanted[index] = (course if program is None else None, program, course_class)
+        wanted = self._wanted.values()
+        self._live: dict[tuple[str, object], Enrollment] = {}
+        if wanted and not user_is_new:
+            self._live = _live_enrollments(
+                user=user, course_ids={course.pk for course, _, _ in wanted if course is not None},
+                program_ids={program.pk for _, program, _ in wanted if program is not None})
+        class_ids = sorted({course_class.pk for *_, course_class in wanted if course_class is not None}, key=str)
+        self._seats_left: dict = {}
+        if class_ids:
+            capacity = dict(CourseClass.objects.select_for_update().filter(pk__in=class_ids).order_by("pk")
+                            .values_list("pk", "capacity"))
+            taken = class_seats_taken(class_ids)
+            self._seats_left = {pk: capacity[pk] - taken.get(pk, 0) for pk in capacity}
+        self._made: dict[int, Enrollment] = {}
+        self._answers: list[Opened | Exception | None] = []
+        self._created: list[int] = []
+        self._in_batch: list[int] = []
+
+    def plan(self, indexes) -> list[Opened | Exception | None]:
+        """What the requests at ``indexes`` would answer, opened together (``None`` for the others)."""
+        answers: list[Opened | Exception | None] = [None] * len(self.requests)
+        live, seats_left = dict(self._live), dict(self._seats_left)
+        created, in_batch, batch_keys = [], [], set()
+        for index in sorted(indexes):
+            if index in self._refused:
+                answers[index] = self._refused[index]
+                continue
+            course, program, course_class = self._wanted[index]
+            key = ("program", program.pk) if program is not None else ("course", course.pk)
+            if key in live:
+                answers[index] = Opened(live[key], "already_enrolled")
+                if key in batch_keys:
+                    in_batch.append(index)
+                continue
+            if course_class is not None:
+                if seats_left.get(course_class.pk, 0) <= 0:
+                    answers[index] = ClassFull(details={"classId": str(course_class.pk),
+                                                        "capacity": course_class.capacity})
+                    continue
+                seats_left[course_class.pk] -= 1
+            if index not in self._made:
+                self._made[index] = self._enrollment(self.requests[index], course, program, course_class)
+            enrollment = self._made[index]
+            answers[index] = Opened(enrollment, "pending_approval" if enrollment.status == EnrollmentStatus.PENDING
+                                    else "granted")
+            live[key] = enrollment  # the same offering twice in one batch: the second is already_enrolled
+            batch_keys.add(key)
+            created.append(index)
+        self._answers, self._created, self._in_batch = answers, created, in_batch
+        return list(answers)
+
+    def _enrollment(self, request: OpenRequest, course: Course | None, program: Program | None,
+                    course_class: CourseClass | None) -> Enrollment:
+        return Enrollment(
+            user=self.user, course=course, program=program, course_class=course_class,
             instructor=_instructor(course, course_class), source=request.source,
-            status=EnrollmentStatus.PENDING if offering.requires_approval else EnrollmentStatus.ACTIVE,
+            status=EnrollmentStatus.PENDING if (course or program).requires_approval else EnrollmentStatus.ACTIVE,
             commerce_order_id=request.order_id, commerce_order_item_id=request.order_item_id,
             commerce_transaction_id=request.transaction_id, amount=request.amount,
-            processor_fee=_fee_of(request.extra), currency=request.currency,
-            granted_at=request.granted_at,
+            processor_fee=_fee_of(request.extra), currency=request.currency, granted_at=request.granted_at,
             expires_at=request.expires_at if request.expires_at and request.expires_at > request.granted_at
             else None,
-            created_at=now, updated_at=now)
-        live[key] = enrollment  # the same offering twice in one batch: the second is already_enrolled
-        batch_keys.add(key)
-        created.append((index, enrollment, request))
-    if not created:
-        return answers
-    if user_is_new:
-        Enrollment.objects.bulk_create([enrollment for _, enrollment, _ in created])
-    else:
-        try:
-            with transaction.atomic():
-                Enrollment.objects.bulk_create([enrollment for _, enrollment, _ in created])
-        except IntegrityError:  # a concurrent grant opened one of them: one by one, each in its own savepoint
-            for index in sorted([index for index, _, _ in created] + in_batch):
-                answers[index] = _open_one(user=user, request=requests[index], now=now)
+            created_at=self.now, updated_at=self.now)
+
+    def open(self) -> list[Opened | Exception | None]:
+        """Opens what the last :meth:`plan` made; answers as it did, but for a concurrent grant's (see above)."""
+        answers = list(self._answers)
+        if not self._created:
             return answers
-    activated = []
-    for index, enrollment, request in created:
-        if enrollment.status == EnrollmentStatus.PENDING:
-            _email(enrollment, "lms_enrollment_pending")
-            answers[index] = Opened(enrollment, "pending_approval")
-            continue
-        activated.append(_activated_payload(enrollment, now=now, extra=request.extra))
-        _email(enrollment, "lms_enrollment_active")
-        answers[index] = Opened(enrollment, "granted")
-    if activated:
-        remote.enrollment_lifecycle_send_many(event="enrollment.activated", payloads=activated)
-    return answers
+        enrollments = [self._made[index] for index in self._created]
+        if self.user_is_new:
+            Enrollment.objects.bulk_create(enrollments)
+        else:
+            try:
+                with transaction.atomic():
+                    Enrollment.objects.bulk_create(enrollments)
+            except IntegrityError:  # a concurrent grant opened one of them: one by one, each in its own savepoint
+                for index in sorted(self._created + self._in_batch):
+                    answers[index] = _open_one(user=self.user, request=self.requests[index], now=self.now)
+                return answers
+        activated = []
+        for index, enrollment in zip(self._created, enrollments, strict=True):
+            if enrollment.status == EnrollmentStatus.PENDING:
+                _email(enrollment, "lms_enrollment_pending")
+                continue
+            activated.append(_activated_payload(enrollment, now=self.now, extra=self.requests[index].extra))
+            _email(enrollment, "lms_enrollment_active")
+        if activated:
+            remote.enrollment_lifecycle_send_many(event="enrollment.activated", payloads=activated)
+        return answers
 
 
 def _open_one(*, user: LmsUser, request: OpenRequest, now: datetime) -> Opened | Exception:

@@ -19,9 +19,9 @@ from integration.db import insert_ignore
 from learning.errors import ClassFull, EntitlementLineBusy
 from learning.models import EnrollmentSource, EntitlementLine, PublishStatus
 from learning.services.enrollments import (
+    EnrollmentBatch,
     OpenRequest,
     enrollment_revoke_locked,
-    enrollments_open_many,
     offerings_to_open,
 )
 from learning.services.users import lms_user_ensure_from_commerce, lms_user_sync_from_commerce
@@ -104,18 +104,27 @@ def _open_request(item, product, *, order_id: str, now: datetime) -> OpenRequest
         transaction_id=metadata.get("transactionId") or "", extra=metadata)
 
 
+def _line_outcome(outcome) -> tuple[Any, bool, str] | None:
+    """What a line keeps of its enrollment's opening: ``(enrollment id, created it, answer)``; ``None`` if none."""
+    if outcome is None or isinstance(outcome, Exception):
+        return None
+    return outcome.enrollment.pk, outcome.outcome != "already_enrolled", outcome.outcome
+
+
 def _grant_items(*, user, user_is_new: bool, order_id: str, commerce_user_id: str, items: Sequence,
                  keys: list[str], now: datetime) -> list[dict]:
     """The grant of every item, in a number of queries that does not grow with the items.
 
-    The items are checked against their products (read once), then the lines of the grantable
-    ones claimed by inserting them in one statement that skips a line someone else holds
-    (``ON CONFLICT DO NOTHING``; on PostgreSQL it waits for a concurrent delivery of the same line
-    to commit, then skips it) and says which it wrote: those are ours. The lines not ours, and
-    those of refused items, are read once and answer from their row when they exist (a line seen
-    before answers the same, whatever its product is now). The enrollments are opened together
-    (:func:`enrollments_open_many`); a line whose enrollment could not open (class full) is deleted
-    again, so it leaves no trace.
+    The items are checked against their products (read once) and their enrollments planned
+    (:class:`EnrollmentBatch`: ids made, nothing written). The lines of the grantable ones are then
+    claimed, each with its planned enrollment, in one statement that skips a line someone else
+    holds (``ON CONFLICT DO NOTHING``; on PostgreSQL it waits for a concurrent delivery of the same
+    line to commit, then skips it) and says which it wrote: those are ours, and only theirs are
+    opened (planned again if some were not ours). A line naming an enrollment not inserted yet is
+    fine: the foreign key is checked at commit. The lines not ours, and those of items refused,
+    are read once and answer from their row when they exist (a line seen before answers the same,
+    whatever its product or class is now). Where the opening ended otherwise than planned (a
+    concurrent grant opened the enrollment first), the line is corrected.
     """
     products = _load_products(items)
     answers: dict[str, dict] = {}  # by line key: the same line twice in one message answers the same
@@ -132,16 +141,31 @@ def _grant_items(*, user, user_is_new: bool, order_id: str, commerce_user_id: st
         else:
             to_claim[key] = (item, product)
 
-    claimed: dict[str, int] = {}
-    if to_claim:
-        claimed = dict(insert_ignore(EntitlementLine, [
-            {"line_key": key, "order_id": order_id, "order_item_id": _get(item, "order_item_id", "orderItemId") or "",
-             "product_type": _get(item, "product_type", "productType"),
-             "external_id": _get(item, "external_id", "externalId"), "commerce_user_id": commerce_user_id,
-             "state": EntitlementLine.State.GRANTED, "enrollment": None, "created_enrollment": False,
-             "result_status": "", "result_error": "", "granted_at": now, "revoked_at": None, "created_at": now}
-            for key, (item, _) in to_claim.items()], conflict=["line_key"], returning=("line_key", "pk")))
-    others = [key for key in to_claim if key not in claimed] + list(refused)
+    claiming = list(to_claim)
+    batch = EnrollmentBatch(user=user, requests=[_open_request(item, product, order_id=order_id, now=now)
+                                                 for item, product in to_claim.values()], now=now,
+                            user_is_new=user_is_new)
+    outcomes = batch.plan(range(len(claiming)))
+    planned = [_line_outcome(outcome) for outcome in outcomes]
+    for key, outcome in zip(claiming, outcomes, strict=True):
+        if isinstance(outcome, Exception):  # decided before any write: no line, unless one was there
+            refused[key] = (to_claim[key][0], "class_full" if isinstance(outcome, ClassFull) else "archived")
+    rows = []
+    for key, line in zip(claiming, planned, strict=True):
+        if line is None:
+            continue
+        item = to_claim[key][0]
+        rows.append({"line_key": key, "order_id": order_id,
+                     "order_item_id": _get(item, "order_item_id", "orderItemId") or "",
+                     "product_type": _get(item, "product_type", "productType"),
+                     "external_id": _get(item, "external_id", "externalId"), "commerce_user_id": commerce_user_id,
+                     "state": EntitlementLine.State.GRANTED, "enrollment": line[0], "created_enrollment": line[1],
+                     "result_status": line[2], "result_error": "", "granted_at": now, "revoked_at": None,
+                     "created_at": now})
+    claimed = dict(insert_ignore(EntitlementLine, rows, conflict=["line_key"], returning=("line_key", "pk")))
+    not_ours = [row["line_key"] for row in rows if row["line_key"] not in claimed]
+
+    others = not_ours + list(refused)
     if others:
         seen = {line.line_key: line for line in EntitlementLine.objects.filter(line_key__in=others)
                 .only("line_key", "state", "enrollment_id", "result_status")}
@@ -156,29 +180,30 @@ def _grant_items(*, user, user_is_new: bool, order_id: str, commerce_user_id: st
             else:  # the line someone else held is gone again: theirs rolled back, so this one may retry
                 raise EntitlementLineBusy(details={"lineKey": key})
 
-    ours = [(key, *to_claim[key]) for key in to_claim if key in claimed]
-    if ours:
-        opened = enrollments_open_many(
-            user=user, requests=[_open_request(item, product, order_id=order_id, now=now) for _, item, product in ours],
-            now=now, user_is_new=user_is_new)
-        done, undone = [], []
-        for (key, item, _), outcome in zip(ours, opened, strict=True):
-            external_id = _get(item, "external_id", "externalId")
-            order_item_id = _get(item, "order_item_id", "orderItemId")
-            if isinstance(outcome, Exception):
-                undone.append(claimed[key])
-                error = "class_full" if isinstance(outcome, ClassFull) else "archived"
-                answers[key] = _result(external_id, "failed", order_item_id=order_item_id, error=error)
-                continue
-            done.append(EntitlementLine(pk=claimed[key], enrollment_id=outcome.enrollment.pk,
-                                        created_enrollment=outcome.outcome != "already_enrolled",
-                                        result_status=outcome.outcome))
-            answers[key] = _result(external_id, outcome.outcome, enrollment_id=outcome.enrollment.pk,
-                                   order_item_id=order_item_id)
-        if done:
-            EntitlementLine.objects.bulk_update(done, ["enrollment", "created_enrollment", "result_status"])
-        if undone:
-            EntitlementLine.objects.filter(pk__in=undone).delete()
+    ours = [index for index, key in enumerate(claiming) if key in claimed]
+    if not_ours:
+        batch.plan(ours)
+    opened = batch.open()
+    fixed, undone = [], []
+    for index in ours:
+        key, outcome = claiming[index], opened[index]
+        item = to_claim[key][0]
+        external_id = _get(item, "external_id", "externalId")
+        order_item_id = _get(item, "order_item_id", "orderItemId")
+        line = _line_outcome(outcome)
+        if line is None:
+            undone.append(claimed[key])
+            error = "class_full" if isinstance(outcome, ClassFull) else "archived"
+            answers[key] = _result(external_id, "failed", order_item_id=order_item_id, error=error)
+            continue
+        if line != planned[index]:
+            fixed.append(EntitlementLine(pk=claimed[key], enrollment_id=line[0], created_enrollment=line[1],
+                                         result_status=line[2]))
+        answers[key] = _result(external_id, line[2], enrollment_id=line[0], order_item_id=order_item_id)
+    if fixed:
+        EntitlementLine.objects.bulk_update(fixed, ["enrollment", "created_enrollment", "result_status"])
+    if undone:
+        EntitlementLine.objects.filter(pk__in=undone).delete()
     return [{**answers[key], "externalId": _get(item, "external_id", "externalId")}
             for item, key in zip(items, keys, strict=True)]
 
