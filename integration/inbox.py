@@ -12,19 +12,25 @@ sender's next attempt takes it over at once instead of being told "in progress".
 The local adapter holds the outbox lease and an open transaction already: there
 the claim is written in that transaction, with the handler's writes and the
 delivered mark, and commits or rolls back with them (``in_transaction``). A
-worker killed inside the handler then leaves no claim at all.
+worker killed inside the handler then leaves no claim at all. The claim is
+written before the handler runs, so a second delivery of the key (the first
+one's lease ran out) waits on it at the unique index and is then answered from
+it; the answer is left to the caller to write with its own writes
+(:attr:`InboxResult.done`), one statement on PostgreSQL.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from integration import metrics
 from integration.contracts import to_json_types
+from integration.db import insert_ignore
 from integration.errors import ApplicationError
 from integration.logging import get_logger
 from integration.models import InboxEntry
@@ -48,6 +54,9 @@ class InboxResult:
     status_code: int
     body: dict
     replayed: bool
+    # ``in_transaction`` only: the write that marks the claim done with ``body`` (a queryset and its
+    # values), which the caller must run in the same transaction (``integration.db.update_together``).
+    done: tuple[QuerySet, dict] | None = field(default=None, repr=False, compare=False)
 
 
 def inbox_process(*, idempotency_key: str, topic: str, body_sha256: str, run: Callable[[], dict],
@@ -60,7 +69,8 @@ def inbox_process(*, idempotency_key: str, topic: str, body_sha256: str, run: Ca
     runs. Whatever ``run`` raises is re-raised after the claim is released.
     ``in_transaction``: the caller holds an open transaction and the message's
     outbox lease (until ``lease_expires_at``); the claim is written in it and
-    shares its fate, and an exception leaves the caller to roll back.
+    shares its fate, an exception leaves the caller to roll back, and the
+    result's ``done`` is the write that the caller runs before it commits.
     """
     now = now or timezone.now()
     lease_expires_at = lease_expires_at or now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
@@ -153,23 +163,15 @@ def _process_in_transaction(*, idempotency_key: str, topic: str, body_sha256: st
             return answered
         entry_id = _take_over_stale(existing, now=now, lease_expires_at=lease_expires_at).pk
     body = to_json_types(run())
-    InboxEntry.objects.filter(pk=entry_id).update(state=InboxEntry.State.DONE, response=body, status_code=200,
-                                                  completed_at=timezone.now())
-    return InboxResult(status_code=200, body=body, replayed=False)
+    done = {"state": InboxEntry.State.DONE, "response": body, "status_code": 200, "completed_at": timezone.now()}
+    return InboxResult(status_code=200, body=body, replayed=False, done=(InboxEntry.objects.filter(pk=entry_id), done))
 
 
 def _insert_claim(*, idempotency_key: str, topic: str, body_sha256: str, now: datetime,
                   lease_expires_at: datetime) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING: the claim's id, or None when the key exists (no savepoint needed)."""
-    meta = InboxEntry._meta
-    values = {"idempotency_key": idempotency_key, "topic": topic, "body_sha256": body_sha256,
-              "state": InboxEntry.State.PROCESSING, "created_at": now, "lease_expires_at": lease_expires_at}
-    columns = ", ".join(connection.ops.quote_name(meta.get_field(name).column) for name in values)
-    params = [meta.get_field(name).get_db_prep_value(value, connection, prepared=False)
-              for name, value in values.items()]
-    sql = (f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "  # noqa: S608 (names from the model; values are parameters)
-           f"VALUES ({', '.join(['%s'] * len(values))}) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return row[0] if row else None
+    written = insert_ignore(InboxEntry, [{
+        "idempotency_key": idempotency_key, "topic": topic, "body_sha256": body_sha256,
+        "state": InboxEntry.State.PROCESSING, "created_at": now, "lease_expires_at": lease_expires_at,
+    }], conflict=["idempotency_key"])
+    return written[0][0] if written else None

@@ -34,7 +34,7 @@ from integration.contracts import (
     to_json_types,
     validate_message,
 )
-from integration.db import insert_ignore
+from integration.db import insert_ignore, update_together
 from integration.errors import ConflictError
 from integration.logging import get_logger
 from integration.models import DeliveryAttempt, Heartbeat, OutboxMessage
@@ -463,14 +463,18 @@ def _duration_ms(started: float) -> int:
 
 def _record_success(message: OutboxMessage, result: DeliveryResult, *, validated, reply_handlers: list,
                     now: datetime | None, started: float) -> OutboxMessage:
-    """Inside the delivery's transaction: reply handlers, the delivered mark and the attempt, all or nothing."""
+    """Inside the delivery's transaction: reply handlers, then the inbox's answer (local adapter), the attempt
+    and the delivered mark, all or nothing (the three writes one statement on PostgreSQL)."""
     for handler in reply_handlers:
         handler(validated, result.body or {})
     delivered_at = now or timezone.now()
-    OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(
-        status=OutboxMessage.Status.DELIVERED, delivered_at=delivered_at, response=result.body,
-        leased_until=None, last_error="")
-    _finish_attempt(message, result, outcome=DeliveryAttempt.Outcome.SUCCESS, started=started)
+    delivered = (OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING),
+                 {"status": OutboxMessage.Status.DELIVERED, "delivered_at": delivered_at, "response": result.body,
+                  "leased_until": None, "last_error": ""})
+    update_together(*filter(None, [result.inbox_done]),
+                    _attempt_outcome(message, result, outcome=DeliveryAttempt.Outcome.SUCCESS, started=started),
+                    delivered)
+    _close_abandoned_attempts(message)
     transaction.on_commit(partial(_enqueue_next, message.aggregate_key, message.pk))
     metrics.delivery_attempts_total.labels(topic=message.topic, outcome="success").inc()
     metrics.delivery_seconds.labels(topic=message.topic).observe(
@@ -480,11 +484,15 @@ def _record_success(message: OutboxMessage, result: DeliveryResult, *, validated
     return message
 
 
-def _finish_attempt(message: OutboxMessage, result: DeliveryResult, *, outcome: str, started: float,
-                    error: str = "") -> None:
-    DeliveryAttempt.objects.filter(pk=message.attempt_id).update(
-        outcome=outcome, transport=result.transport, status_code=result.status_code,
-        duration_ms=_duration_ms(started), response_excerpt=result.excerpt, error=error)
+def _attempt_outcome(message: OutboxMessage, result: DeliveryResult, *, outcome: str, started: float,
+                     error: str = "") -> tuple:
+    """The write that completes this attempt's record (for :func:`integration.db.update_together`)."""
+    return (DeliveryAttempt.objects.filter(pk=message.attempt_id),
+            {"outcome": outcome, "transport": result.transport, "status_code": result.status_code,
+             "duration_ms": _duration_ms(started), "response_excerpt": result.excerpt, "error": error})
+
+
+def _close_abandoned_attempts(message: OutboxMessage) -> None:
     if message.attempts > 1:
         # An earlier attempt still "started" had its worker die mid-call: say so, once.
         DeliveryAttempt.objects.filter(message_id=message.pk, outcome=DeliveryAttempt.Outcome.STARTED).exclude(
@@ -514,8 +522,9 @@ def _record_failure(message: OutboxMessage, result: DeliveryResult, *, now: date
         changes["next_attempt_at"] = (now or timezone.now()) + retry_delay(
             attempt=message.attempts, retry_after_seconds=retry_after)
     with transaction.atomic():
-        _finish_attempt(message, result, outcome=outcome, started=started, error=error)
-        OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(**changes)
+        update_together(_attempt_outcome(message, result, outcome=outcome, started=started, error=error),
+                        (OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING), changes))
+        _close_abandoned_attempts(message)
         if dead:
             # The aggregate's next message no longer waits behind this one.
             transaction.on_commit(partial(_enqueue_next, message.aggregate_key, message.pk))

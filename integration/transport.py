@@ -13,7 +13,7 @@ error body the webhook view would have answered.
 
 import string
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
@@ -45,6 +45,8 @@ class DeliveryResult:
     error: str = ""
     retry_after_seconds: float | None = None
     excerpt: str = ""
+    # Local adapter in the caller's transaction: the inbox's done mark, for the caller to write before commit.
+    inbox_done: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def succeeded(self) -> bool:
@@ -86,7 +88,8 @@ def deliver_message(*, topic: str, payload: dict, idempotency_key: str, request_
     The local adapter takes the outbox's ``validated`` payload (checked once per
     delivery) and, with ``in_transaction``, runs the handler and writes its
     inbox row in the caller's open transaction, under the outbox lease that
-    ends at ``lease_expires_at``.
+    ends at ``lease_expires_at``; the result's ``inbox_done`` is then the inbox's
+    write that the caller runs before it commits.
     """
     route = routes.TOPICS[topic]
     if route_is_local(route):
@@ -115,7 +118,7 @@ def _deliver_local(route: routes.Route, *, payload: dict, idempotency_key: str, 
         logger.exception("local handler crashed", topic=route.name, idempotency_key=idempotency_key)
         return DeliveryResult(transport=LOCAL, status_code=None, error=f"{exc.__class__.__name__}: {exc}")
     return DeliveryResult(transport=LOCAL, status_code=result.status_code, body=result.body,
-                          excerpt=_excerpt(encode_json(result.body)))
+                          excerpt=_excerpt(encode_json(result.body)), inbox_done=result.done)
 
 
 def _deliver_http(route: routes.Route, *, payload: dict, idempotency_key: str, request_id: str) -> DeliveryResult:

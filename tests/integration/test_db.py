@@ -1,12 +1,14 @@
-"""``insert_ignore``: one INSERT … ON CONFLICT DO NOTHING that says which rows it wrote."""
+"""``insert_ignore``: one INSERT … ON CONFLICT DO NOTHING that says which rows it wrote; ``update_together``."""
+
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from integration.db import insert_ignore
-from integration.models import InboxEntry
+from integration.db import insert_ignore, update_together
+from integration.models import Heartbeat, InboxEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +39,19 @@ def test_a_row_written_twice_in_one_call_is_written_once_or_refused():
     assert insert_ignore(InboxEntry, [_row("k-3", now)], conflict=["idempotency_key"]) == []
     with pytest.raises(ValueError):
         insert_ignore(InboxEntry, [_row("k-4", now), {"idempotency_key": "k-5"}], conflict=["idempotency_key"])
+
+
+def test_update_together_makes_each_update_and_is_one_statement_on_postgresql():
+    now = timezone.now()
+    insert_ignore(InboxEntry, [_row("k-6", now), _row("k-7", now)], conflict=["idempotency_key"])
+    heartbeat = Heartbeat.objects.create(name="job", beat_at=now)
+    later = now + timedelta(minutes=1)
+    with CaptureQueriesContext(connection) as queries:
+        update_together((InboxEntry.objects.filter(idempotency_key="k-6"), {"response": {"answer": 1},
+                                                                            "status_code": 201}),
+                        (Heartbeat.objects.filter(name="job"), {"beat_at": later}))
+    assert len(queries.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert list(InboxEntry.objects.values_list("idempotency_key", "response", "status_code").order_by("pk")) == [
+        ("k-6", {"answer": 1}, 201), ("k-7", {"ok": True}, 200)]
+    heartbeat.refresh_from_db()
+    assert heartbeat.beat_at == later
