@@ -76,7 +76,7 @@ def balance_keys(drafts: Iterable[PostingDraft]) -> set[tuple[str, str]]:
 
 
 def balances_lock(*, keys: Iterable[tuple[str, str]], now: datetime) -> dict[tuple[str, str], PayoutBalance]:
-    """The balances of these (payee, currency) pairs, created if missing, locked FOR UPDATE.
+    """The balances of these (payee, currency) pairs, created if missing, locked.
 
     Rows are locked in one sorted order, so two writers touching the same payees
     never deadlock. Must run inside a transaction.
@@ -84,6 +84,9 @@ def balances_lock(*, keys: Iterable[tuple[str, str]], now: datetime) -> dict[tup
     keys = sorted(set(keys))
     if not keys:
         return {}
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        return _balances_upsert(connection, keys, now)
     PayoutBalance.objects.bulk_create(
         [PayoutBalance(payee_user_id=payee, currency=currency, last_updated_at=now) for payee, currency in keys],
         ignore_conflicts=True)
@@ -93,6 +96,26 @@ def balances_lock(*, keys: Iterable[tuple[str, str]], now: datetime) -> dict[tup
             .order_by("payee_user_id", "currency"))
     wanted = set(keys)
     return {(row.payee_user_id, row.currency): row for row in rows if (row.payee_user_id, row.currency) in wanted}
+
+
+_BALANCE_FIELDS = ("id", "payee_user_id", "currency", "available", "pending", "held", "last_updated_at")
+
+
+def _balances_upsert(connection, keys: list[tuple[str, str]], now: datetime) -> dict[tuple[str, str], PayoutBalance]:
+    """One statement on PostgreSQL: each row inserted, or, when it is there, locked by a no-op update (``ON
+    CONFLICT DO UPDATE`` waits for a concurrent writer of the row, then returns the row as it committed it).
+    The rows are taken in the order of ``keys`` (``WITH ORDINALITY``), the one order every writer uses."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO payouts_payoutbalance AS b (payee_user_id, currency, available, pending, held, "
+            "last_updated_at) SELECT k.payee, k.currency, 0, 0, 0, %s FROM unnest(%s::text[], %s::text[]) "
+            "WITH ORDINALITY AS k(payee, currency, n) ORDER BY k.n "
+            "ON CONFLICT (payee_user_id, currency) DO UPDATE SET last_updated_at = b.last_updated_at "
+            "RETURNING b.id, b.payee_user_id, b.currency, b.available, b.pending, b.held, b.last_updated_at",
+            [now, [payee for payee, _ in keys], [currency for _, currency in keys]])
+        rows = cursor.fetchall()
+    balances = (PayoutBalance.from_db(connection.alias, _BALANCE_FIELDS, row) for row in rows)
+    return {(balance.payee_user_id, balance.currency): balance for balance in balances}
 
 
 def postings_write(*, drafts: Sequence[PostingDraft], balances: dict[tuple[str, str], PayoutBalance],
