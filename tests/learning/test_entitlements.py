@@ -333,3 +333,28 @@ def test_an_enrollment_opened_meanwhile_for_a_course_asked_twice_points_both_lin
     assert [(r["status"], r["enrollmentId"]) for r in answer["results"]] == [("already_enrolled", str(existing.pk))] * 2
     assert {(line.enrollment_id, line.created_enrollment, line.result_status)
             for line in EntitlementLine.objects.all()} == {(existing.pk, False, "already_enrolled")}
+
+
+def test_the_instructor_assigned_is_the_class_s_else_the_course_s_earliest(outbox):
+    now = timezone.now()
+    course, other = CourseFactory(), CourseFactory()
+    later = CourseStaffFactory(course=course, assigned_at=now, user=LmsUserFactory(commerce_user_id="c-later"))
+    earliest = CourseStaffFactory(course=course, assigned_at=now - timezone.timedelta(days=3),
+                                  user=LmsUserFactory(commerce_user_id="c-earliest"))
+    CourseStaffFactory(course=course, role="content-creator", assigned_at=now - timezone.timedelta(days=9))
+    teacher = LmsUserFactory(commerce_user_id="c-teacher")
+    taught = CourseClass.objects.create(course=other, title="Taught", starts_at=now, ends_at=now + timezone.timedelta(days=9),
+                                        capacity=5, status="published", instructor=teacher)
+    third = CourseFactory()
+    CourseStaffFactory(course=third, user=LmsUserFactory(commerce_user_id="c-third"))
+    untaught = CourseClass.objects.create(course=third, title="Untaught", starts_at=now,
+                                          ends_at=now + timezone.timedelta(days=9), capacity=5, status="published")
+    answer = _deliver(_message([_item(course, line="c"), _item(taught, product_type="class", line="k"),
+                                _item(untaught, product_type="class", line="u")]))
+    assert [r["status"] for r in answer["results"]] == ["granted"] * 3
+    assert Enrollment.objects.get(course=course).instructor == earliest.user != later.user
+    assert Enrollment.objects.get(course_class=taught).instructor == teacher
+    assert Enrollment.objects.get(course_class=untaught).instructor.commerce_user_id == "c-third"
+    sent = {m["payload"]["externalId"]: m["payload"].get("instructorCommerceUserId")
+            for m in outbox(Topic.ENROLLMENT_LIFECYCLE)}
+    assert sent == {str(course.pk): "c-earliest", str(taught.pk): "c-teacher", str(untaught.pk): "c-third"}
