@@ -28,7 +28,7 @@ from rest_framework import serializers
 from integration import routes
 from integration.contracts import catalog, identity, learning, orders, payouts
 from integration.contracts.base import *  # noqa: F403  (the shared helpers: parse_json, encode_json, fields, WireModel)
-from integration.contracts.base import Contract, UnknownTopicError, WireModel, validate_with
+from integration.contracts.base import Contract, UnknownTopicError, WireModel, has_field, validate_with
 from integration.contracts.catalog import *  # noqa: F403
 from integration.contracts.identity import *  # noqa: F403
 from integration.contracts.learning import *  # noqa: F403
@@ -141,7 +141,7 @@ def response_serializer(topic: str) -> type[serializers.Serializer]:
 
 
 def has_idempotency_key_field(topic: str) -> bool:
-    return "idempotencyKey" in request_serializer(topic)().fields
+    return has_field(request_serializer(topic), "idempotencyKey")
 
 
 def validate_message(topic: str, payload: Any) -> dict:

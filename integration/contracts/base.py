@@ -264,6 +264,11 @@ def validate_with(serializer_class: type[serializers.Serializer], payload: Any) 
     return _plain(validated)
 
 
+def has_field(serializer_class: type[serializers.Serializer], name: str) -> bool:
+    """Whether the contract has the field ``name`` (asked of the thread's prototype: no field is copied)."""
+    return name in _prototype(serializer_class).fields
+
+
 _prototypes = threading.local()
 
 
