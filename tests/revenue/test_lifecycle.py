@@ -271,3 +271,23 @@ def test_an_instructor_share_without_interaction_is_forfeited_in_every_order(peo
     holds_settle_due(now=NOW + timedelta(days=92))
     assert sorted((r["payeeUserId"], r["action"]) for r in releases()) == sorted([
         (str(people["creator"].pk), "release"), (str(people["instructor"].pk), "forfeit")])
+
+
+def test_an_activation_through_the_handler_takes_one_statement_per_write_and_no_savepoint(
+        people, django_assert_max_num_queries):
+    from integration.registry import Delivery
+    from revenue.handlers import enrollment_lifecycle
+
+    config_set(instructor_email="teach@example.com")
+    payload = activated()
+    message = {"source": "lms", "idempotencyKey": f"enrollment.activated:{payload['enrollmentId']}",
+               "event": "enrollment.activated", "payload": payload}
+    # The seen row, the facts row, the config in force, the erased payees, the sale, its shares, the outbox.
+    with django_assert_max_num_queries(7) as captured:
+        answer = enrollment_lifecycle(message, delivery=Delivery(idempotency_key="k-1", source_service="lms"))
+    assert answer == {"success": True, "status": "processed"}
+    assert not [query for query in captured.captured_queries if "SAVEPOINT" in query["sql"]]
+    assert RevenueShare.objects.filter(sale__enrollment_id=payload["enrollmentId"]).count() == 3
+    assert len(revenue_events()) == 1
+    assert enrollment_lifecycle(message, delivery=Delivery(idempotency_key="k-1", source_service="lms")) == {
+        "success": True, "status": "duplicate"}
