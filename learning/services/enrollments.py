@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, FilteredRelation, Q
 
 from integration.mail import send_templated_email
 from learning import remote
@@ -186,40 +186,71 @@ class OpenRequest:
     extra: dict | None = None
 
 
-_OPENING_FIELDS = ("id", "title", "status", "requires_approval")
-
-
 def offerings_to_open(*, course_ids: set, program_ids: set, class_ids: set) -> dict[tuple[str, str], object]:
     """The offerings :func:`enrollments_open_many` is to open, keyed by ``(type, id)``: one query per kind.
 
-    Only the columns opening needs are read (the rest are deferred), and each course comes with its
-    default instructor (the earliest assigned, as :func:`_default_instructor`) in the same query.
+    Only the columns opening needs are read (the instances defer the rest), and each course comes
+    with its default instructor (the earliest assigned, as :func:`_default_instructor`) by a join
+    in the same query: a row per instructor, the earliest kept.
     """
     found: dict[tuple[str, str], object] = {}
     if course_ids:
-        for course in (Course.objects.filter(pk__in=course_ids).only(*_OPENING_FIELDS)
-                       .annotate(**_default_instructor_of("pk"))):
+        rows = (Course.objects.filter(pk__in=course_ids).annotate(instructor=_instructors_of("staff"))
+                .values_list(*_OPENING_FIELDS, *(f"instructor__{f}" for f in _STAFF_FIELDS)))
+        for values, instructor in _earliest_instructor(rows, _OPENING_FIELDS):
+            course = _course_from(values, instructor)
             found[("course", str(course.pk))] = course
     if program_ids:
         for program in Program.objects.filter(pk__in=program_ids).only(*_OPENING_FIELDS):
             found[("program", str(program.pk))] = program
     if class_ids:
-        classes = (CourseClass.objects.filter(pk__in=class_ids).select_related("course")
-                   .only("id", "status", "capacity", "instructor_id", *(f"course__{f}" for f in _OPENING_FIELDS))
-                   .annotate(instructor_commerce_id=F("instructor__commerce_user_id"),
-                             **_default_instructor_of("course_id")))
-        for course_class in classes:
-            course_class.course.default_instructor_id = course_class.default_instructor_id
-            course_class.course.default_instructor_commerce_id = course_class.default_instructor_commerce_id
+        fields = ("id", "status", "capacity", "instructor_id", "instructor__commerce_user_id",
+                  *(f"course__{f}" for f in _OPENING_FIELDS))
+        rows = (CourseClass.objects.filter(pk__in=class_ids)
+                .annotate(course_instructor=_instructors_of("course__staff"))
+                .values_list(*fields, *(f"course_instructor__{f}" for f in _STAFF_FIELDS)))
+        for values, instructor in _earliest_instructor(rows, fields):
+            course_class = _instance(CourseClass, {name: values[name] for name in fields[:4]})
+            course_class.instructor_commerce_id = values["instructor__commerce_user_id"]
+            course_class.course = _course_from({f: values[f"course__{f}"] for f in _OPENING_FIELDS}, instructor)
+            course_class.default_instructor_id = course_class.course.default_instructor_id
             found[("class", str(course_class.pk))] = course_class
     return found
 
 
-def _default_instructor_of(course: str) -> dict:
-    staff = (CourseStaff.objects.filter(course=OuterRef(course), role=CourseStaffRole.INSTRUCTOR)
-             .order_by("assigned_at", "pk"))
-    return {"default_instructor_id": Subquery(staff.values("user_id")[:1]),
-            "default_instructor_commerce_id": Subquery(staff.values("user__commerce_user_id")[:1])}
+_OPENING_FIELDS = ("id", "title", "status", "requires_approval")
+_STAFF_FIELDS = ("id", "assigned_at", "user_id", "user__commerce_user_id")
+
+
+def _instructors_of(staff: str) -> FilteredRelation:
+    return FilteredRelation(staff, condition=Q(**{f"{staff}__role": CourseStaffRole.INSTRUCTOR}))
+
+
+def _earliest_instructor(rows, fields: tuple) -> list[tuple[dict, tuple | None]]:
+    """Per offering, its ``fields`` and its earliest-assigned instructor ``(id, commerce id)``, from a row per
+    instructor (one row with none when it has none)."""
+    offerings: dict = {}
+    earliest: dict = {}
+    width = len(fields)
+    for row in rows:
+        key = row[0]
+        offerings.setdefault(key, dict(zip(fields, row[:width], strict=True)))
+        staff_id, assigned_at, user_id, commerce_user_id = row[width:]
+        if staff_id is not None and (key not in earliest or (assigned_at, staff_id) < earliest[key][0]):
+            earliest[key] = ((assigned_at, staff_id), (user_id, commerce_user_id))
+    return [(values, earliest[key][1] if key in earliest else None) for key, values in offerings.items()]
+
+
+def _instance(model, values: dict):
+    """A model instance of these column values only (the others deferred), as a query with ``only()`` makes."""
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
+    return model.from_db(connection.alias, names, [values[name] for name in names])
+
+
+def _course_from(values: dict, instructor: tuple | None) -> Course:
+    course = _instance(Course, {name: values[name] for name in _OPENING_FIELDS})
+    course.default_instructor_id, course.default_instructor_commerce_id = instructor or (None, None)
+    return course
 
 
 def _instructor(course: Course | None, course_class: CourseClass | None) -> LmsUser | None:
@@ -235,7 +266,7 @@ def _instructor(course: Course | None, course_class: CourseClass | None) -> LmsU
 
 def _user_ref(user_id, commerce_user_id: str | None) -> LmsUser:
     """An LMS user known by its id and Commerce id only (what an enrollment's messages name)."""
-    return LmsUser.from_db(connection.alias, ["id", "commerce_user_id"], [user_id, commerce_user_id])
+    return _instance(LmsUser, {"id": user_id, "commerce_user_id": commerce_user_id})
 
 
 def _live_enrollments(*, user: LmsUser, course_ids: set, program_ids: set) -> dict[tuple[str, object], Enrollment]:
