@@ -16,12 +16,12 @@ HELD_ENTITLEMENTS = (EntitlementStatus.PENDING, EntitlementStatus.GRANTED, Entit
 def owned_lines(*, user_id, external_ids: Iterable[str] | QuerySet, exclude_order_id=None) -> QuerySet:
     """The buyer's lines that make them own one of ``external_ids``: an active entitlement, or a paid
     order on its way (the one rule of what is owned; a caller may use it as an ``Exists`` subquery)."""
-    lines = OrderLine.objects.filter(order__user_id=user_id, order__status__in=PAID_STATUSES,
-                                     entitlement_status__in=HELD_ENTITLEMENTS, external_id__in=external_ids)
-    lines = lines.filter(Q(refunded_amount__lt=F("total")) | Q(total=0))  # a refunded line is no longer owned
+    conditions = [Q(refunded_amount__lt=F("total")) | Q(total=0)]  # a refunded line is no longer owned
     if exclude_order_id:
-        lines = lines.exclude(order_id=exclude_order_id)
-    return lines
+        conditions.append(~Q(order_id=exclude_order_id))
+    # One filter() call: each further one clones the query (this runs at cart, checkout and pay).
+    return OrderLine.objects.filter(*conditions, order__user_id=user_id, order__status__in=PAID_STATUSES,
+                                    entitlement_status__in=HELD_ENTITLEMENTS, external_id__in=external_ids)
 
 
 def owned_external_ids(*, user_id, external_ids: Iterable[str] | QuerySet, exclude_order_id=None) -> set[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Subquery, Value, When
+from django.db.models import Subquery
 
 from integration.mail import send_templated_email
 from integration.money import allocate, format_money
@@ -30,7 +30,7 @@ from orders.errors import (
 from orders.gateways import get_gateway
 from orders.gateways.base import FAILED, REQUIRES_ACTION, SUCCEEDED, GatewayPayment
 from orders.models import Cart, CartItem, Order, OrderEvent, OrderLine, OrderStatus, Payment
-from orders.selectors import owned_external_ids, owned_lines
+from orders.selectors import owned_external_ids
 from orders.services.fulfilment import entitlement_grant_send, is_uuid, lines_save
 from orders.state import PAID_STATES, PAYABLE_STATES, order_transition
 
@@ -43,6 +43,8 @@ AUTHENTICATION_FAILURES = frozenset({"payment_intent_authentication_failure", "p
 ATTEMPT_FIELDS = ("id", "number", "user_id", "status", "currency", "total", "gateway")
 RECORD_FIELDS = (*ATTEMPT_FIELDS, "tax", "tax_name", "tax_inclusive", "coupon_code", "transaction_id",
                  "grants_sent", "created_at")
+LATEST_ATTEMPT_FIELDS = ("id", "order_id", "attempt", "status", "idempotency_key", "created_at")
+NOT_SUCCEEDED = tuple(status for status in Payment.Status.values if status != Payment.Status.SUCCEEDED)
 LINE_FIELDS = ("id", "order_id", "position", "product_id", "bundle_product_id", "product_type", "external_id",
                "name", "total", "tax")
 
@@ -75,37 +77,24 @@ def _attempt_begin(*, order_id, user_id, payment_method: str, now: datetime) -> 
             return order, None
         if order.status not in PAYABLE_STATES:
             raise OrderNotPayable(details={"status": order.status})
-        owned, latest_attempt, latest_status = _attempt_checks(order=order)
+        owned = owned_external_ids(user_id=order.user_id, exclude_order_id=order.id,
+                                   external_ids=OrderLine.objects.filter(order_id=order.pk).values("external_id"))
         if owned:
-            owned = owned_external_ids(user_id=order.user_id, exclude_order_id=order.id,
-                                       external_ids=OrderLine.objects.filter(order=order).values("external_id"))
             raise AlreadyOwned(details={"externalIds": sorted(owned)})
-        latest = None
-        if latest_status == Payment.Status.PROCESSING:  # an attempt under way: read it whole
-            latest = Payment.objects.get(order_id=order.pk, attempt=latest_attempt)
-        if latest is not None:
+        latest = order.payments.only(*LATEST_ATTEMPT_FIELDS).order_by("-attempt").first()
+        if latest is not None and latest.status == Payment.Status.PROCESSING:
             if latest.idempotency_key.endswith(":" + payment_method[:40]):
                 return order, latest
             if now - latest.created_at < ABANDONED_AFTER:
                 raise PaymentInProgress(details={"attempt": latest.attempt})
             latest.status, latest.failure_code, latest.updated_at = Payment.Status.FAILED, "abandoned", now
             latest.save(update_fields=["status", "failure_code", "updated_at"])
-        attempt = (latest_attempt or 0) + 1
+        attempt = (latest.attempt if latest else 0) + 1
         payment = Payment.objects.create(
             order=order, attempt=attempt, gateway=order.gateway, amount=order.total, currency=order.currency,
             idempotency_key=f"order:{order.id}:attempt:{attempt}:{payment_method[:40]}",
             status=Payment.Status.PROCESSING, created_at=now, updated_at=now)
         return order, payment
-
-
-def _attempt_checks(*, order: Order) -> tuple[bool, int | None, str | None]:
-    """After the order's lock, in one statement (its snapshot is taken once the lock is held): whether
-    the buyer owns one of its items through another order, and the latest attempt's number and status."""
-    lines = OrderLine.objects.filter(order_id=order.pk).values("external_id")
-    latest = Payment.objects.filter(order_id=OuterRef("pk")).order_by("-attempt")
-    return Order.objects.filter(pk=order.pk).values_list(
-        Exists(owned_lines(user_id=order.user_id, external_ids=lines, exclude_order_id=order.pk)),
-        Subquery(latest.values("attempt")[:1]), Subquery(latest.values("status")[:1])).get()
 
 
 def order_pay(*, order_id, user_id, now: datetime, payment_method: str = "", payment_intent_id: str = "",
@@ -133,8 +122,9 @@ def order_pay(*, order_id, user_id, now: datetime, payment_method: str = "", pay
         # Stripe's event settles it either way.
         answer = gateway.charge(amount=order.total, currency=order.currency, payment_method=payment_method,
                                 idempotency_key=payment.idempotency_key, metadata=metadata)
+    fresh = None if payment.get_deferred_fields() else payment  # the attempt made just now, whole
     return _result(payment_record(payment_id=payment.id, answer=answer, now=now, order_id=order.pk,
-                                  payment=payment))
+                                  payment=fresh))
 
 
 def _confirmation_finish(*, order_id, user_id, intent_id: str, client_secret: str, now: datetime) -> PayResult:
@@ -221,17 +211,22 @@ def _payment_succeeded(*, order: Order, payment_id, payment: Payment | None, ans
     transaction_id = answer.transaction_id or answer.intent_id
     values = {"status": Payment.Status.SUCCEEDED, "fee": answer.fee, "transaction_id": transaction_id,
               "updated_at": now}
-    if answer.intent_id:  # kept if the attempt already has one
-        values["intent_id"] = Case(When(intent_id="", then=Value(answer.intent_id)), default=F("intent_id"))
-    moved = Payment.objects.filter(pk=payment_id).exclude(status=Payment.Status.SUCCEEDED).update(**values)
-    if not moved or payment is None:  # succeeded before (whoever recorded it answers), or no attempt at hand
+    attempt = Payment.objects.filter(pk=payment_id, status__in=NOT_SUCCEEDED)
+    moved, other_intent = 0, 0
+    if answer.intent_id:
+        moved = attempt.filter(intent_id__in=("", answer.intent_id)).update(**values, intent_id=answer.intent_id)
+        if not moved:  # succeeded before, or (never seen) the attempt names another intent: that one is kept
+            other_intent = attempt.update(**values)
+    else:
+        moved = attempt.update(**values)
+    if not (moved or other_intent):  # succeeded before: whoever recorded it answers
+        return Payment.objects.get(pk=payment_id)
+    if payment is None or other_intent:
         payment = Payment.objects.get(pk=payment_id)
-        if not moved:
-            return payment
     else:
         payment.status, payment.fee, payment.transaction_id, payment.updated_at = (
             Payment.Status.SUCCEEDED, answer.fee, transaction_id, now)
-        payment.intent_id = payment.intent_id or answer.intent_id
+        payment.intent_id = answer.intent_id or payment.intent_id
     _order_paid(order=order, payment=payment, now=now, source=source)
     return payment
 

@@ -26,10 +26,9 @@ pytestmark = pytest.mark.django_db
 CART_FIRST_ITEM = 12  # cart read, cart made, cart items, products (+ bundle items), owned, INSERT .. ON CONFLICT, cart touched
 CART_NEXT_ITEM = 7
 CHECKOUT = 12  # cart lock, items, products (+ bundle items), tax rate, owned, unpaid orders, order, lines, timeline
-# attempt (order lock, owned and latest attempt in one, INSERT), test gateway (INSERT), record (order lock,
-# payment's conditional UPDATE, order UPDATE, lines, fees, identity's user_get (1), outbox (1), timeline,
-# cart emptied)
-PAY = 19
+# attempt (order lock, owned, latest attempt, INSERT), test gateway (INSERT), record (order lock, payment's
+# conditional UPDATE, order UPDATE, lines, fees, identity's user_get (1), outbox (1), timeline, cart emptied)
+PAY = 20
 ANSWER = 5  # order lock, lines lock, lines UPDATE, order UPDATE, timeline INSERT: not one per line
 
 
