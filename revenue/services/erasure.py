@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from revenue.models import ErasedAccount, RevenueConfig, RoleMapping
 
@@ -29,6 +29,11 @@ def erased_among(commerce_user_ids) -> set[str]:
     if not ids:
         return set()
     return set(ErasedAccount.objects.filter(commerce_user_id__in=ids).values_list("commerce_user_id", flat=True))
+
+
+def is_erased(commerce_user_id_field: str) -> Exists:
+    """For ``annotate``: whether the account in the outer query's ``commerce_user_id_field`` was erased."""
+    return Exists(ErasedAccount.objects.filter(commerce_user_id=OuterRef(commerce_user_id_field)))
 
 
 @dataclass(frozen=True)

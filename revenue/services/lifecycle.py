@@ -49,7 +49,7 @@ from revenue.models import (
     SaleState,
     ShareStatus,
 )
-from revenue.services.erasure import erased_among
+from revenue.services.erasure import erased_among, is_erased
 from revenue.services.roles import payee_role_ensure
 from revenue.splits import split_amount
 
@@ -202,9 +202,12 @@ def _is_purchase(payload: dict | None) -> bool:
 
 
 def _config_in_force(*, product_type: str, external_id: str, on) -> RevenueConfig | None:
+    """The config, and whether each of its payees' accounts was erased (``<role>_erased``), in one look-up."""
     return RevenueConfig.objects.filter(
         product_type=product_type, external_id=external_id, superseded_at__isnull=True, effective_date__lte=on).filter(
-        Q(end_date__isnull=True) | Q(end_date__gt=on)).order_by("-effective_date").first()
+        Q(end_date__isnull=True) | Q(end_date__gt=on)).annotate(
+        instructor_erased=is_erased("instructor_commerce_user_id"), creator_erased=is_erased("creator_commerce_user_id"),
+        affiliate_erased=is_erased("affiliate_commerce_user_id")).order_by("-effective_date").first()
 
 
 def _sale_emit(*, facts: EnrollmentFacts, now: datetime) -> tuple[RevenueSale, list[RevenueShare]]:
@@ -235,7 +238,12 @@ def _sale_emit(*, facts: EnrollmentFacts, now: datetime) -> tuple[RevenueSale, l
     weights = {Recipient.INSTRUCTOR: config.instructor_split, Recipient.CREATOR: config.creator_split,
                Recipient.AFFILIATE: config.affiliate_split, Recipient.PLATFORM: config.platform_split}
     named = (Recipient.INSTRUCTOR, Recipient.CREATOR, Recipient.AFFILIATE)
-    erased = erased_among(payees[recipient] for recipient in named if weights[recipient])
+    erased = {user_id for user_id, flag in ((config.instructor_commerce_user_id, config.instructor_erased),
+                                            (config.creator_commerce_user_id, config.creator_erased),
+                                            (config.affiliate_commerce_user_id, config.affiliate_erased))
+              if user_id and flag}
+    if instructor_id != config.instructor_commerce_user_id and weights[Recipient.INSTRUCTOR]:
+        erased |= erased_among([instructor_id])  # the instructor the LMS named, the config naming none
     folded = [recipient for recipient in named
               if weights[recipient] and (not payees[recipient] or payees[recipient] in erased)]
     for recipient in folded:  # a share with nobody (or an erased account) to receive it stays with the platform

@@ -82,6 +82,19 @@ def test_after_erasure_a_new_sale_gives_the_erased_share_to_the_platform(people)
     assert "creator" in splits["platform_fee"]["description"]
 
 
+
+def test_an_erased_instructor_the_lms_names_gets_no_share_of_a_later_sale(people):
+    instructor = str(people["instructor"].pk)
+    config_set()  # the config names no instructor: the activation's instructorCommerceUserId does
+    _erase(instructor)
+    payload = activated(instructor=instructor)
+    lifecycle_event_record(idempotency_key=f"act:{payload['enrollmentId']}", event="enrollment.activated",
+                           payload=payload, now=NOW)
+    [event] = revenue_events()
+    splits = _by_reason(event)
+    assert "instructor_share" not in splits and instructor not in {s["payeeUserId"] for s in event["splits"]}
+    assert "instructor" in splits["platform_fee"]["description"]
+
 def test_an_erased_account_is_never_granted_payee_again(people):
     creator = str(people["creator"].pk)
     config_set()
