@@ -339,6 +339,15 @@ def _lease(*, message_id: uuid.UUID | str, now: datetime, force: bool) -> Outbox
     statement (``FOR UPDATE SKIP LOCKED``: concurrent workers never wait on
     each other); SQLite, whose writers are serialized, runs the same UPDATE and
     the INSERT in one short transaction.
+
+    Run as its own transaction (no atomic block around it), the PostgreSQL lease
+    commits without waiting for its WAL flush (``synchronous_commit`` off for that
+    transaction only): the commit is visible to every other worker at once, so
+    leases exclude each other as before, and it becomes durable with the next
+    flush, at the latest with the attempt's outcome, whose commit waits for it
+    (the WAL is flushed in order). Only a database crash in the next few hundred
+    milliseconds can lose it, and then with everything the attempt wrote: the
+    message is simply not yet attempted.
     """
     try:
         message_uuid = message_id if isinstance(message_id, uuid.UUID) else uuid.UUID(str(message_id))
@@ -350,11 +359,16 @@ def _lease(*, message_id: uuid.UUID | str, now: datetime, force: bool) -> Outbox
               "until": prep(OutboxMessage, "leased_until", now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS))}
     if connection.vendor == "postgresql":
         attempts = connection.ops.quote_name(DeliveryAttempt._meta.db_table)
-        sql = (f"WITH leased AS ({_lease_sql(force=force, skip_locked=True)}), started AS ("  # noqa: S608
+        # set_config(..., true) lasts until this statement's own commit; inside a caller's transaction it
+        # would last until the caller's, so there the lease commits (with the caller) as usual.
+        async_commit = not connection.in_atomic_block
+        flush_later = "async_commit AS (SELECT set_config('synchronous_commit', 'off', true)), " if async_commit else ""
+        sql = (f"WITH {flush_later}leased AS ({_lease_sql(force=force, skip_locked=True)}), started AS ("  # noqa: S608
                f"INSERT INTO {attempts} (message_id, number, transport, started_at, outcome, response_excerpt, error)"
                " SELECT id, attempts, CASE WHEN topic = ANY(%(local_topics)s) THEN 'local' ELSE 'http' END,"
                " %(now)s, 'started', '', '' FROM leased RETURNING id)"
-               " SELECT leased.*, started.id AS attempt_id FROM leased CROSS JOIN started")
+               " SELECT leased.*, started.id AS attempt_id FROM leased CROSS JOIN started"
+               f"{' CROSS JOIN async_commit' if async_commit else ''}")
         params["local_topics"] = [name for name, route in routes.TOPICS.items() if route_is_local(route)]
         leased = list(OutboxMessage.objects.raw(sql, params))
         return leased[0] if leased else None

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from freezegun import freeze_time
 
@@ -166,3 +167,24 @@ def test_a_worker_killed_inside_a_handler_is_retried_within_about_a_minute(no_en
     assert len(catalog_handler.calls) == 1
     assert list(message.delivery_attempts.order_by("number").values_list("outcome", flat=True)) == [
         "error", "success"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_lease_of_its_own_commits_without_waiting_for_the_flush_and_only_it(catalog_handler, monkeypatch):
+    monkeypatch.setattr(outbox, "_enqueue_delivery", lambda message_id: None)
+    message = send()
+    with CaptureQueriesContext(connection) as queries:
+        assert outbox._lease(message_id=message.message_id, now=timezone.now(), force=False) is not None
+    assert "set_config('synchronous_commit', 'off', true)" in queries.captured_queries[0]["sql"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on", "the setting ends with the lease's own transaction"
+    leased = OutboxMessage.objects.get(pk=message.pk)
+    assert (leased.attempts, leased.delivery_attempts.get().outcome) == (1, "started")
+
+    other = send(aggregate_key="course:course-102")
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        assert outbox._lease(message_id=other.message_id, now=timezone.now(), force=False) is not None
+    assert not any("synchronous_commit" in query["sql"] for query in queries.captured_queries), \
+        "inside a caller's transaction the caller's commit stays synchronous"
