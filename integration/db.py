@@ -72,6 +72,8 @@ def update_together(*updates: tuple[QuerySet, dict]) -> None:
             raise ValueError("every update must use the same database")
         query = queryset.query.chain(UpdateQuery)
         query.add_update_values(values)
+        if query.related_updates:
+            raise ValueError("update_together writes one table per update (no inherited fields)")
         statements.append(query.get_compiler(alias).as_sql())
     *firsts, (last_sql, _) = statements
     sql = "WITH " + ", ".join(f"u{number} AS ({first_sql})" for number, (first_sql, _) in enumerate(firsts))
