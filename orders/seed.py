@@ -2,11 +2,11 @@
 
 They are made the way a buyer makes them (cart, checkout, the test gateway's ``pm_card_visa``),
 so the LMS enrolls the buyer and the revenue side books the sales; the refunded one is then
-refunded by the demo commerce-admin. The demo learner buys three courses (one later refunded);
-the LMS's own seed has already enrolled the learner in the course that requires approval, so
-that line shows ``granted`` (``already_enrolled``). So that one order really waits for the
-department's approval, a second demo buyer (``admin@example.com``, who is not enrolled in it)
-buys that course too: its line shows ``pending_approval``.
+refunded by the demo commerce-admin. The demo learner buys three courses, taken in name order so
+every run buys the same ones (the LMS's seed enrolls the learner by hand only in Python for
+Beginners, which sorts last): a completed one, the one that requires approval (its line waits as
+``pending_approval``) and one later refunded. A second demo buyer (``admin@example.com``) buys the
+approval course too, so the department's queue shows two requests.
 """
 
 from django.utils import timezone
@@ -53,6 +53,7 @@ def _demo_products() -> list:
             found.append(snapshot)
     if not found:
         return []
+    found.sort(key=lambda product: (product.name, product.external_id))
     currency = found[0].currency
     found = [product for product in found if product.currency == currency]
     # One that needs approval second (it becomes the pending-approval order), when the LMS has one.
