@@ -4,7 +4,8 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
 
 from orders.errors import OrderNotFound
 from orders.models import Cart, EntitlementStatus, Order, OrderEvent, OrderLine, OrderStatus
@@ -13,31 +14,42 @@ PAID_STATUSES = (OrderStatus.PAID, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_
 HELD_ENTITLEMENTS = (EntitlementStatus.PENDING, EntitlementStatus.GRANTED, EntitlementStatus.PENDING_APPROVAL)
 
 
-def owned_lines(*, user_id, external_ids: Iterable[str] | QuerySet, exclude_order_id=None) -> QuerySet:
-    """The buyer's lines that make them own one of ``external_ids``: an active entitlement, or a paid
-    order on its way (the one rule of what is owned; a caller may use it as an ``Exists`` subquery)."""
-    conditions = [Q(refunded_amount__lt=F("total")) | Q(total=0)]  # a refunded line is no longer owned
-    if exclude_order_id:
-        conditions.append(~Q(order_id=exclude_order_id))
-    # One filter() call: each further one clones the query (this runs at cart, checkout and pay).
-    return OrderLine.objects.filter(*conditions, order__user_id=user_id, order__status__in=PAID_STATUSES,
-                                    entitlement_status__in=HELD_ENTITLEMENTS, external_id__in=external_ids)
+# What a buyer owns, as one SQL statement: a line of one of their paid orders whose entitlement is held
+# (enrolling, enrolled or awaiting approval) and that is not fully refunded (a free line stays owned).
+# Written out rather than built with the ORM: it runs at cart add, checkout and pay, and building the
+# equivalent queryset (a join, an OR of an F() comparison) cost ~0.4 ms of CPU each time.
+_LINE, _ORDER = OrderLine._meta.db_table, Order._meta.db_table
+_OWNED_SQL = (
+    f"SELECT l.external_id FROM {_LINE} l INNER JOIN {_ORDER} o ON l.order_id = o.id"  # noqa: S608 (names from the models; values are parameters)
+    f" WHERE o.user_id = %s AND o.status IN ({', '.join(['%s'] * len(PAID_STATUSES))})"
+    f" AND l.entitlement_status IN ({', '.join(['%s'] * len(HELD_ENTITLEMENTS))})"
+    " AND (l.refunded_amount < l.total OR l.total = 0) AND l.external_id IN "
+)
+_ORDER_LINES_SQL = f"(SELECT external_id FROM {_LINE} WHERE order_id = %s)"  # noqa: S608 (as above)
 
 
-def owned_external_ids(*, user_id, external_ids: Iterable[str] | QuerySet, exclude_order_id=None) -> set[str]:
-    """Which of ``external_ids`` the buyer already has (:func:`owned_lines`).
-
-    ``external_ids`` may be a ``values("external_id")`` queryset (an order's lines, say): it is then a
-    subquery of this one query.
-    """
-    if not isinstance(external_ids, QuerySet):
-        external_ids = list(external_ids)
-        if not external_ids:
-            return set()
-    if not user_id:
+def owned_external_ids(*, user_id, external_ids: Iterable[str] = (), lines_of_order_id=None,
+                       exclude_order_id=None) -> set[str]:
+    """Which of ``external_ids`` (or of the items of order ``lines_of_order_id``, read in the same
+    statement) the buyer already has: an active entitlement, or a paid order on its way. One query."""
+    external_ids = list(external_ids)
+    if (not external_ids and lines_of_order_id is None) or not user_id:
         return set()
-    lines = owned_lines(user_id=user_id, external_ids=external_ids, exclude_order_id=exclude_order_id)
-    return set(lines.values_list("external_id", flat=True))
+    uuid_param = Order._meta.pk.get_db_prep_value
+    params: list = [uuid_param(uuid.UUID(str(user_id)), connection), *map(str, PAID_STATUSES),
+                    *map(str, HELD_ENTITLEMENTS)]
+    if lines_of_order_id is not None:
+        sql = _OWNED_SQL + _ORDER_LINES_SQL
+        params.append(uuid_param(uuid.UUID(str(lines_of_order_id)), connection))
+    else:
+        sql = _OWNED_SQL + "(" + ", ".join(["%s"] * len(external_ids)) + ")"
+        params.extend(str(external_id) for external_id in external_ids)
+    if exclude_order_id:
+        sql += " AND l.order_id <> %s"
+        params.append(uuid_param(uuid.UUID(str(exclude_order_id)), connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
 
 
 def cart_for(*, user_id=None, session_key: str | None = None) -> Cart | None:

@@ -29,7 +29,7 @@ from orders.errors import (
 )
 from orders.gateways import get_gateway
 from orders.gateways.base import FAILED, REQUIRES_ACTION, SUCCEEDED, GatewayPayment
-from orders.models import Cart, CartItem, Order, OrderEvent, OrderLine, OrderStatus, Payment
+from orders.models import Cart, CartItem, Order, OrderEvent, OrderStatus, Payment
 from orders.selectors import owned_external_ids
 from orders.services.fulfilment import entitlement_grant_send, is_uuid, lines_save
 from orders.state import PAID_STATES, PAYABLE_STATES, order_transition
@@ -77,8 +77,7 @@ def _attempt_begin(*, order_id, user_id, payment_method: str, now: datetime) -> 
             return order, None
         if order.status not in PAYABLE_STATES:
             raise OrderNotPayable(details={"status": order.status})
-        owned = owned_external_ids(user_id=order.user_id, exclude_order_id=order.id,
-                                   external_ids=OrderLine.objects.filter(order_id=order.pk).values("external_id"))
+        owned = owned_external_ids(user_id=order.user_id, lines_of_order_id=order.pk, exclude_order_id=order.pk)
         if owned:
             raise AlreadyOwned(details={"externalIds": sorted(owned)})
         latest = order.payments.only(*LATEST_ATTEMPT_FIELDS).order_by("-attempt").first()
