@@ -39,7 +39,6 @@ from payouts.services.ledger import (
     PostingDraft,
     balance_keys,
     balances_lock,
-    insert_rows,
     postings_write,
 )
 from payouts.services.products import product_names_record
@@ -349,8 +348,7 @@ def _events_post(*, events: Sequence[RevenueEvent], now: datetime,
     # No savepoint: a conflict fails the whole batch, and the service's transaction (or the caller's, rolled
     # back whole) takes back what was written.
     try:
-        postings_write(drafts=drafts, balances=balances, now=now)
-        insert_rows(PendingAmount, new_lots, LOT_COLUMNS)
+        postings_write(drafts=drafts, balances=balances, now=now, also_insert=[(PendingAmount, new_lots, LOT_COLUMNS)])
         if touched:
             PendingAmount.objects.bulk_update(list(touched.values()), ["amount", "refunded"])
     except IntegrityError as error:

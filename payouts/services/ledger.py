@@ -119,9 +119,11 @@ def _balances_upsert(connection, keys: list[tuple[str, str]], now: datetime) -> 
 
 
 def postings_write(*, drafts: Sequence[PostingDraft], balances: dict[tuple[str, str], PayoutBalance],
-                   now: datetime) -> list[LedgerPosting]:
+                   now: datetime, also_insert: Sequence[tuple[type, list, list[str]]] = ()) -> list[LedgerPosting]:
     """Writes the postings, their legs and the balance changes. ``balances`` must be locked by the caller.
 
+    ``also_insert``: the caller's other rows of the same change, ``(model, rows, columns)`` as for
+    :func:`insert_rows`; on PostgreSQL everything is one statement (each write a ``WITH`` part).
     Raises :class:`LedgerUnbalancedError` (nothing written) if any draft does not balance.
     """
     if not transaction.get_connection().in_atomic_block:
@@ -133,8 +135,9 @@ def postings_write(*, drafts: Sequence[PostingDraft], balances: dict[tuple[str, 
                               order_id=draft.order_id, product_id=draft.product_id, currency=draft.currency,
                               occurred_at=draft.occurred_at, created_at=now, description=draft.description[:500])
                 for draft in drafts]
-    insert_rows(LedgerPosting, postings, ["id", "key", "kind", "event_id", "event_type", "original_event_id", "order_id",
-                                      "product_id", "currency", "occurred_at", "created_at", "description"])
+    writes = [(LedgerPosting, postings, ["id", "key", "kind", "event_id", "event_type", "original_event_id",
+                                         "order_id", "product_id", "currency", "occurred_at", "created_at",
+                                         "description"])]
     entries = []
     deltas: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for posting, draft in zip(postings, drafts, strict=True):
@@ -146,8 +149,9 @@ def postings_write(*, drafts: Sequence[PostingDraft], balances: dict[tuple[str, 
             if leg.payee_user_id:
                 signed = leg.amount if leg.type == CREDIT else -leg.amount
                 deltas[(leg.payee_user_id, draft.currency)][BALANCE_COLUMN[leg.account]] += signed
-    insert_rows(RevenueLedgerEntry, entries, ["posting_id", "event_id", "order_id", "product_id", "type", "amount",
-                                          "currency", "account", "payee_user_id", "reason", "created_at"])
+    writes.append((RevenueLedgerEntry, entries, ["posting_id", "event_id", "order_id", "product_id", "type", "amount",
+                                                 "currency", "account", "payee_user_id", "reason", "created_at"]))
+    writes.extend(also_insert)
     changed = []
     for key, columns in deltas.items():
         balance = balances[key]
@@ -155,8 +159,23 @@ def postings_write(*, drafts: Sequence[PostingDraft], balances: dict[tuple[str, 
             setattr(balance, column, getattr(balance, column) + delta)
         balance.last_updated_at = now
         changed.append(balance)
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        for model, rows, columns in writes:
+            insert_rows(model, rows, columns)
+        if changed:
+            PayoutBalance.objects.bulk_update(changed, ["available", "pending", "held", "last_updated_at"])
+        return postings
+    parts = [_insert_sql(model, rows, columns) for model, rows, columns in writes if rows]
     if changed:
-        _update_balances(changed)
+        parts.append(_balances_update_sql(changed))
+    if parts:
+        # One round trip: the parts are data-modifying WITH queries of one statement (none reads another's
+        # rows; the foreign keys and the balance trigger are checked at commit, deferred).
+        sql = "".join(f"{'WITH' if index == 0 else ','} w{index} AS ({part}) "
+                      for index, (part, _) in enumerate(parts[:-1])) + parts[-1][0]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [param for _, params in parts for param in params])
     return postings
 
 
@@ -175,6 +194,12 @@ def insert_rows(model, rows: list, columns: list[str]) -> None:
     if connection.vendor != "postgresql":
         model.objects.bulk_create(rows, batch_size=500)
         return
+    sql, params = _insert_sql(model, rows, columns)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _insert_sql(model, rows: list, columns: list[str]) -> tuple[str, list]:
     fields = [model._meta.get_field(name) for name in columns]
     casts = [_PG_TYPES[field.get_internal_type()] for field in fields]
     arrays = [[getattr(row, field.attname) for row in rows] for field in fields]
@@ -184,18 +209,11 @@ def insert_rows(model, rows: list, columns: list[str]) -> None:
     # Table, columns and casts come from the model's own metadata, never from input; values are parameters.
     sql = (f"INSERT INTO {model._meta.db_table} ({', '.join(f.column for f in fields)}) "  # noqa: S608
            f"SELECT * FROM unnest({', '.join(f'%s::{cast}[]' for cast in casts)})")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, arrays)
+    return sql, arrays
 
 
-def _update_balances(changed: list[PayoutBalance]) -> None:
-    connection = transaction.get_connection()
-    if connection.vendor != "postgresql":
-        PayoutBalance.objects.bulk_update(changed, ["available", "pending", "held", "last_updated_at"])
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE payouts_payoutbalance AS b SET available = v.available, pending = v.pending, held = v.held, "
+def _balances_update_sql(changed: list[PayoutBalance]) -> tuple[str, list]:
+    return ("UPDATE payouts_payoutbalance AS b SET available = v.available, pending = v.pending, held = v.held, "
             "last_updated_at = v.at FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], "
             "%s::timestamptz[]) AS v(id, available, pending, held, at) WHERE b.id = v.id",
             [[b.id for b in changed], [b.available for b in changed], [b.pending for b in changed],
