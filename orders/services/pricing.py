@@ -68,7 +68,7 @@ def _checked_country(country: str) -> str:
     from django_countries import countries
 
     country = (country or "").strip().upper()
-    if country and country not in dict(countries):
+    if country and countries.alpha2(country) != country:  # a known alpha-2 code (no dict of every country built)
         raise InvalidCountry(details={"billingCountry": country[:8]})
     return country
 
