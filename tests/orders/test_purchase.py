@@ -119,6 +119,39 @@ def test_paying_an_order_for_what_another_order_paid_meanwhile_is_refused_before
         OrderStatus.PAID)
 
 
+def test_an_attempt_under_way_is_reused_refused_or_after_five_minutes_abandoned(buyer, products, lms):
+    from orders.errors import PaymentInProgress
+
+    now = timezone.now()
+    cart_item_add(cart=cart_get_or_create(user_id=buyer.pk, now=now), product_id="p1", user_id=buyer.pk, now=now)
+    order = checkout_create(user_id=buyer.pk, now=now)
+
+    def open_attempt(attempt: int, method: str) -> Payment:
+        return Payment.objects.create(order=order, attempt=attempt, gateway=order.gateway, amount=order.total,
+                                      currency=order.currency, status=Payment.Status.PROCESSING, created_at=now,
+                                      updated_at=now, idempotency_key=f"order:{order.id}:attempt:{attempt}:{method}")
+
+    under_way = open_attempt(1, "pm_card_mastercard")
+    with pytest.raises(PaymentInProgress):
+        order_pay(order_id=order.pk, user_id=buyer.pk, now=now + timedelta(minutes=1), payment_method="pm_card_visa")
+    later = now + timedelta(minutes=6)
+    paid = order_pay(order_id=order.pk, user_id=buyer.pk, now=later, payment_method="pm_card_visa")
+    assert paid.order.status == OrderStatus.PAID and paid.payment.attempt == 2
+    under_way.refresh_from_db()
+    assert (under_way.status, under_way.failure_code, under_way.updated_at) == ("failed", "abandoned", later)
+
+    cart_item_add(cart=cart_get_or_create(user_id=buyer.pk, now=now), product_id="p2", user_id=buyer.pk, now=now)
+    order = checkout_create(user_id=buyer.pk, now=now)
+    reused = open_attempt(1, "pm_card_visa")  # the same card again (a retry after a lost answer): same key
+    result = order_pay(order_id=order.pk, user_id=buyer.pk, now=now, payment_method="pm_card_visa")
+    assert result.order.status == OrderStatus.PAID and result.payment.pk == reused.pk
+    from orders.gateways.test import test_fee
+
+    assert (result.payment.status, result.payment.fee, result.payment.intent_id[:4]) == (
+        "succeeded", test_fee(order.total, order.currency), "tpi_")
+    assert list(order.payments.values_list("attempt", "status")) == [(1, "succeeded")]
+
+
 def test_checkout_twice_makes_one_order(buyer, products):
     now = timezone.now()
     cart_item_add(cart=cart_get_or_create(user_id=buyer.pk, now=now), product_id="p1", user_id=buyer.pk, now=now)
