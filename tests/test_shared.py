@@ -46,6 +46,33 @@ def test_email_is_not_sent_when_the_transaction_rolls_back(test_templates):
     assert mail.outbox == []
 
 
+@pytest.mark.django_db(transaction=True)
+def test_in_process_a_refused_email_is_logged_and_the_committed_work_stands(test_templates, monkeypatch, caplog):
+    from integration import mail as mail_module
+
+    def refuse(self, *args, **kwargs):
+        raise ConnectionRefusedError("the mail server is down")
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+    delayed = []
+    monkeypatch.setattr(mail_module.send_email_task, "delay", lambda **payload: delayed.append(payload))
+    with transaction.atomic():
+        send_templated_email(to="ada@example.com", template="welcome_test", context={"name": "Ada"})
+    assert delayed == []  # tasks in process: sent here, not through Celery's eager apply
+    assert "email not sent" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_worker_the_email_is_a_task(monkeypatch):
+    from integration import mail as mail_module
+
+    delayed = []
+    monkeypatch.setitem(mail_module.send_email_task.app.conf, "task_always_eager", False)
+    monkeypatch.setattr(mail_module.send_email_task, "delay", lambda **payload: delayed.append(payload))
+    send_templated_email(to="ada@example.com", template="welcome_test", context={"name": "Ada"})
+    assert delayed == [{"to": ["ada@example.com"], "template": "welcome_test", "context": {"name": "Ada"}}]
+
+
 def test_progress_prints_counts_when_not_a_terminal():
     out = io.StringIO()
     assert list(progress(range(25), desc="rows", stdout=out, every=10)) == list(range(25))
