@@ -7,7 +7,7 @@ No float ever reaches these functions: they refuse one.
 """
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 from babel.numbers import format_currency, get_currency_precision
 
@@ -61,7 +61,11 @@ def allocate(total: Decimal, weights: Sequence[Decimal], currency: str, *, remai
 
     Each part is rounded half-even to the minor unit; what rounding leaves over
     (positive or negative) goes to the part at index ``remainder_to`` (the last
-    by default). With all weights zero the whole amount goes to that part.
+    by default). Should that turn the part's sign against the total's (a tiny
+    weight last, its neighbours all rounded up), every part is rounded toward
+    zero instead, so that what is left over has the total's sign: no part is
+    ever negative for a positive total. With all weights zero the whole amount
+    goes to that part.
     """
     total = quantize(total, currency)
     if not weights:
@@ -75,7 +79,11 @@ def allocate(total: Decimal, weights: Sequence[Decimal], currency: str, *, remai
     else:
         parts = [quantize(total * weight / weight_sum, currency) for weight in weights]
     index = remainder_to % len(parts)
-    parts[index] += total - sum(parts, Decimal(0))
+    left_over = total - sum(parts, Decimal(0))
+    if (parts[index] + left_over) * total < 0:
+        parts = [quantize(total * weight / weight_sum, currency, rounding=ROUND_DOWN) for weight in weights]
+        left_over = total - sum(parts, Decimal(0))
+    parts[index] += left_over
     return parts
 
 
