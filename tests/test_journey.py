@@ -94,3 +94,39 @@ def test_publish_buy_split_refund(api_client, people):
     assert Decimal(str(_balance(api_client, creator)["pendingBalance"])) == Decimal("0")
     assert not OutboxMessage.objects.exclude(status="delivered").exists(), list(
         OutboxMessage.objects.exclude(status="delivered").values_list("topic", "last_error"))
+
+
+def test_buying_a_course_one_already_has_refunds_it_and_keeps_the_enrollment(api_client, people):
+    """Enrolled by staff first, then bought: the LMS answers already_enrolled, Commerce refunds the line, the
+    LMS keeps the earlier enrollment, and no share is earned on money that went back."""
+    from django.core.management import call_command
+
+    from learning.services.enrollments import enrollment_create_manual
+    from learning.services.users import lms_user_sync_from_commerce
+    from payouts.models import RevenueLedgerEntry
+
+    instructor, _creator, learner = people
+    course = _publish_course()
+    course.refresh_from_db()
+    lms_learner = lms_user_sync_from_commerce(commerce_user_id=str(learner.id), email=learner.email,
+                                              now=timezone.now())
+    earlier = enrollment_create_manual(user=lms_learner, course=course, now=timezone.now()).enrollment
+    product = api_client.get("/api/v1/catalog/products/", {"q": "Pandas"}).json()["results"][0]
+
+    auth = bearer(learner)
+    api_client.post("/api/v1/cart/items/", {"productId": product["id"]}, format="json", **auth)
+    order_id = api_client.post("/api/v1/checkout/", {}, format="json", **auth).json()["orderId"]
+    paid = api_client.post(f"/api/v1/checkout/{order_id}/pay/", {"paymentMethod": "pm_card_visa"},
+                           format="json", **auth)
+    assert paid.status_code == 200, paid.content
+
+    order = api_client.get(f"/api/v1/orders/{order_id}/", **auth).json()
+    assert order["status"] == "refunded", order
+    assert Decimal(str(order["refundedAmount"])) == Decimal("199.00")
+    earlier.refresh_from_db()
+    assert earlier.status == "active", "the revoke of the refunded line leaves the enrollment it did not open"
+    assert not RevenueLedgerEntry.objects.filter(order_id=order_id).exists()
+    assert Decimal(str(_balance(api_client, instructor)["pendingBalance"])) == Decimal("0")
+    assert not OutboxMessage.objects.exclude(status="delivered").exists(), list(
+        OutboxMessage.objects.exclude(status="delivered").values_list("topic", "last_error"))
+    call_command("reconcile", "all", stdout=__import__("io").StringIO())  # exits non-zero on a difference

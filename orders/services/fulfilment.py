@@ -149,7 +149,7 @@ def lines_save(lines: list[OrderLine], fields: list[str]) -> None:
 # What storing the LMS's answer reads of the order and its lines.
 ANSWER_ORDER_FIELDS = ("id", "number", "user_id", "status", "lms_user_id")
 ANSWER_LINE_FIELDS = ("id", "order_id", "external_id", "name", "entitlement_status", "enrollment_id",
-                      "entitlement_error", "entitlement_answered_at")
+                      "entitlement_error", "entitlement_answered_at", "total", "refunded_amount")
 
 
 @transaction.atomic(savepoint=False)  # the delivery's transaction; a failure rolls the whole delivery back
@@ -167,7 +167,7 @@ def entitlement_answer_store(*, order_id: str, event: str, results, lms_user_id:
         order_fields.append("lms_user_id")
     timeline: list[OrderEvent] = []
     changed: dict[str, OrderLine] = {}
-    newly_pending_approval = []
+    newly_pending_approval, already_had = [], []
     for result in results:
         line = _line_for(order, lines, order_item_id=result.order_item_id, external_id=result.external_id)
         if line is None:
@@ -185,16 +185,23 @@ def entitlement_answer_store(*, order_id: str, event: str, results, lms_user_id:
         if _advance(line, status, now=now, enrollment_id=result.enrollment_id or "", error=error):
             changed[str(line.id)] = line
             if line.entitlement_status != before:
+                already = result.status == "already_enrolled" and line.entitlement_status == E.GRANTED
                 timeline.append(OrderEvent(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now,
-                                           message=_plain_answer(line), data={"line": str(line.id),
-                                                                              "answer": result.status}))
+                                           message=_plain_answer(line, already_enrolled=already),
+                                           data={"line": str(line.id), "answer": result.status}))
                 if line.entitlement_status == E.PENDING_APPROVAL:
                     newly_pending_approval.append(line)
+                elif already and event == "entitlement.granted":
+                    # Paid for access the buyer already had: nothing new was given, so the line is refunded
+                    # (its revoke then leaves the LMS's earlier enrollment, which this line did not open).
+                    already_had.append(line)
     if changed:
         lines_save(list(changed.values()), ["entitlement_status", "enrollment_id", "entitlement_error",
                                             "entitlement_answered_at"])
     if newly_pending_approval:
         _email(order, "orders/pending_approval", {"items": [line.name for line in newly_pending_approval]})
+    if already_had:
+        order = _refund_already_had(order_id, already_had, timeline=timeline, now=now)
     if not order_complete_if_answered(order=order, lines=list(lines.values()), now=now, also_save=tuple(order_fields),
                                       timeline=timeline) and order_fields:
         order.save(update_fields=order_fields)
@@ -203,7 +210,23 @@ def entitlement_answer_store(*, order_id: str, event: str, results, lms_user_id:
     return order
 
 
-def _plain_answer(line: OrderLine) -> str:
+def _refund_already_had(order_id: str, lines: list[OrderLine], *, timeline: list[OrderEvent], now: datetime) -> Order:
+    """Refunds the lines the buyer already had; answers the order, read whole (a refund uses every column)."""
+    from orders.services.refunds import refund_for_already_enrolled
+
+    order = _lock_order(order_id)
+    if timeline:  # the answer's events first, then the refund's
+        OrderEvent.objects.bulk_create(timeline)
+        timeline.clear()
+    for line in lines:
+        refund_for_already_enrolled(order=order, line=line, now=now)
+    return order
+
+
+def _plain_answer(line: OrderLine, *, already_enrolled: bool = False) -> str:
+    if already_enrolled:
+        refunded = "; this item is refunded" if line.refundable_amount > 0 else ""
+        return f"You were already enrolled in {line.name}{refunded}."
     return {
         E.GRANTED: f"You are enrolled in {line.name}.",
         E.PENDING_APPROVAL: f"{line.name} needs the department's approval; we will email you.",

@@ -127,6 +127,18 @@ def refund_for_rejection(*, order: Order, line: OrderLine, reason: str, now: dat
     return refund
 
 
+def refund_for_already_enrolled(*, order: Order, line: OrderLine, now: datetime) -> Refund | None:
+    """A line the LMS answered ``already_enrolled``: the buyer paid for access they had, so it is refunded
+    automatically (the order is locked by the caller). The LMS keeps the earlier enrollment: the line's
+    revoke leaves an enrollment it did not open."""
+    if order.status not in PAID_STATES or line.refundable_amount <= 0:
+        return None
+    return _refund_locked(order=order, reason="Already enrolled: the buyer had this course before the order",
+                          initiator=Refund.Initiator.SYSTEM, actor="system:already-enrolled", now=now,
+                          line_ids=[line.id], amount=None, buyer_id=None, template="orders/already_enrolled_refund",
+                          extra={"item": line.name})
+
+
 def _refund_locked(*, order: Order, reason: str, initiator: str, actor: str, now: datetime, line_ids, amount,
                    buyer_id, template: str = "orders/refund", extra: dict | None = None) -> Refund:
     if order.status not in PAID_STATES:
