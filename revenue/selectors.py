@@ -4,10 +4,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, DecimalField, F, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from revenue.models import EnrollmentFacts, RevenueConfig, RevenueShare, ShareStatus
+from revenue.models import EnrollmentFacts, ErasedAccount, RevenueConfig, RevenueShare, ShareStatus
 
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=19, decimal_places=4))
 
@@ -17,6 +18,50 @@ def revenue_config_in_force(*, product_type: str, external_id: str, on: date) ->
     return (RevenueConfig.objects.filter(product_type=product_type, external_id=external_id,
                                          superseded_at__isnull=True, effective_date__lte=on)
             .filter(Q(end_date__isnull=True) | Q(end_date__gt=on)).order_by("-effective_date").first())
+
+
+PAYEE_ROLES = ("instructor", "creator", "affiliate")
+_sale_config_sql: dict[str, str] = {}
+
+
+def revenue_config_for_sale(*, product_type: str, external_id: str, on: date) -> RevenueConfig | None:
+    """:func:`revenue_config_in_force`, with ``<role>_erased`` set on it for each payee role: whether that
+    account was erased (an :class:`ErasedAccount` row, the rule of ``erasure.is_erased``), in one statement.
+
+    Written out rather than built by the ORM: a sale reads it, and the queryset with three ``Exists``
+    annotations cost ~1 ms of CPU to build and compile each time, the statement a tenth of it. Table and
+    column names come from the models' ``_meta``, values are parameters; the same SQL runs on PostgreSQL
+    and SQLite, and the rows go through the fields' converters as the ORM's do.
+    """
+    rows = list(RevenueConfig.objects.raw(_sale_config_statement(), [product_type, external_id, connection.ops.adapt_datefield_value(on),
+                                                connection.ops.adapt_datefield_value(on)]))
+    if not rows:
+        return None
+    config = rows[0]
+    for role in PAYEE_ROLES:
+        setattr(config, f"{role}_erased", bool(getattr(config, f"{role}_erased")))
+    return config
+
+
+def _sale_config_statement() -> str:
+    sql = _sale_config_sql.get(connection.vendor)
+    if sql is None:
+        quote = connection.ops.quote_name
+        meta, erased = RevenueConfig._meta, ErasedAccount._meta
+
+        def column(name: str) -> str:
+            return "c." + quote(meta.get_field(name).column)
+
+        flags = ", ".join(
+            f"EXISTS (SELECT 1 FROM {quote(erased.db_table)} e WHERE e.{quote(erased.pk.column)} = "  # noqa: S608
+            f"{column(f'{role}_commerce_user_id')}) AS {quote(f'{role}_erased')}" for role in PAYEE_ROLES)
+        sql = (f"SELECT {', '.join('c.' + quote(field.column) for field in meta.concrete_fields)}, {flags} "  # noqa: S608 (names from the models; values are parameters)
+               f"FROM {quote(meta.db_table)} c WHERE {column('product_type')} = %s AND {column('external_id')} = %s "
+               f"AND {column('superseded_at')} IS NULL AND {column('effective_date')} <= %s "
+               f"AND ({column('end_date')} IS NULL OR {column('end_date')} > %s) "
+               f"ORDER BY {column('effective_date')} DESC LIMIT 1")
+        _sale_config_sql[connection.vendor] = sql
+    return sql
 
 
 def revenue_config_latest(*, product_type: str, external_id: str) -> RevenueConfig | None:

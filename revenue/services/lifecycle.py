@@ -49,7 +49,8 @@ from revenue.models import (
     SaleState,
     ShareStatus,
 )
-from revenue.services.erasure import erased_among, is_erased
+from revenue.selectors import revenue_config_for_sale
+from revenue.services.erasure import erased_among
 from revenue.services.roles import payee_role_ensure
 from revenue.splits import split_amount
 
@@ -201,15 +202,6 @@ def _is_purchase(payload: dict | None) -> bool:
         payload.get("currency"))
 
 
-def _config_in_force(*, product_type: str, external_id: str, on) -> RevenueConfig | None:
-    """The config, and whether each of its payees' accounts was erased (``<role>_erased``), in one look-up."""
-    return RevenueConfig.objects.filter(
-        product_type=product_type, external_id=external_id, superseded_at__isnull=True, effective_date__lte=on).filter(
-        Q(end_date__isnull=True) | Q(end_date__gt=on)).annotate(
-        instructor_erased=is_erased("instructor_commerce_user_id"), creator_erased=is_erased("creator_commerce_user_id"),
-        affiliate_erased=is_erased("affiliate_commerce_user_id")).order_by("-effective_date").first()
-
-
 def _sale_emit(*, facts: EnrollmentFacts, now: datetime) -> tuple[RevenueSale, list[RevenueShare]]:
     """The sale and its shares, written; raises :class:`NoConfigAtSaleDate` before writing anything."""
     payload = facts.activated_payload
@@ -219,7 +211,7 @@ def _sale_emit(*, facts: EnrollmentFacts, now: datetime) -> tuple[RevenueSale, l
         config_type, config_id = "program", str(payload.get("programId") or payload.get("externalId"))
     else:
         config_type, config_id = "course", str(payload.get("courseId") or payload.get("externalId"))
-    config = _config_in_force(product_type=config_type, external_id=config_id, on=occurred_at.date())
+    config = revenue_config_for_sale(product_type=config_type, external_id=config_id, on=occurred_at.date())
     if config is None:
         raise NoConfigAtSaleDate(details={"productType": config_type, "externalId": config_id,
                                           "saleDate": occurred_at.date().isoformat()})

@@ -12,8 +12,8 @@ from revenue.errors import (
     ShareOutOfRange,
     SharesDoNotSumToOne,
 )
-from revenue.models import RevenueConfig, RoleMapping
-from revenue.selectors import revenue_config_history, revenue_config_in_force
+from revenue.models import ErasedAccount, RevenueConfig, RoleMapping
+from revenue.selectors import revenue_config_for_sale, revenue_config_history, revenue_config_in_force
 from revenue.services.lifecycle import lifecycle_event_record
 from revenue.services.roles import billing_admin_role_sync
 from tests.revenue.conftest import NOW, activated, messages, on
@@ -44,6 +44,24 @@ def test_history_the_config_in_force_at_the_sale_date_applies(people):
     assert revenue_config_in_force(product_type="course", external_id="course-1", on=on("2026-02-01")) == inserted
     assert revenue_config_in_force(product_type="course", external_id="course-1", on=on("2027-01-01")) == second
     assert revenue_config_in_force(product_type="course", external_id="course-1", on=on("2025-12-31")) is None
+
+
+def test_the_config_a_sale_reads_is_the_one_in_force_with_its_erased_payees_marked(people, django_assert_num_queries):
+    first = config_set(effective="2026-01-01", creator="0.40", platform="0.30")
+    second = config_set(effective="2026-03-01", creator="0.50", platform="0.20")
+    config_set(effective="2026-03-01", creator="0.60", platform="0.10")  # supersedes second
+    ErasedAccount.objects.create(commerce_user_id=first.creator_commerce_user_id, erased_at=NOW, received_at=NOW)
+    for day in ("2025-12-31", "2026-01-01", "2026-02-28", "2026-03-01", "2027-01-01"):
+        expected = revenue_config_in_force(product_type="course", external_id="course-1", on=on(day))
+        with django_assert_num_queries(1):
+            found = revenue_config_for_sale(product_type="course", external_id="course-1", on=on(day))
+        assert found == expected
+        if found is not None:
+            assert found != second
+            assert [getattr(found, field.attname) for field in RevenueConfig._meta.concrete_fields] == [
+                getattr(expected, field.attname) for field in RevenueConfig._meta.concrete_fields]
+            assert (found.instructor_erased, found.creator_erased, found.affiliate_erased) == (False, True, False)
+    assert revenue_config_for_sale(product_type="program", external_id="course-1", on=on("2026-02-01")) is None
 
 
 def test_a_second_version_on_the_same_date_supersedes_the_first_and_both_are_kept(people):
