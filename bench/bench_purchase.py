@@ -110,15 +110,14 @@ def purchase(user_id, product_id: str, stage=None) -> str:
     """One buyer's cart, checkout and payment (what the API's three calls do); ``stage(name)`` marks each."""
     from django.utils import timezone
 
-    from orders.services.carts import cart_get_or_create, cart_item_add
+    from orders.services.carts import cart_product_add
     from orders.services.checkout import checkout_create
     from orders.services.payments import order_pay
 
     stage = stage or (lambda name: contextlib.nullcontext())
     now = timezone.now()
     with stage("cart"):
-        cart = cart_get_or_create(user_id=user_id, now=now)
-        cart_item_add(cart=cart, product_id=product_id, user_id=user_id, now=now)
+        cart_product_add(user_id=user_id, product_id=product_id, now=now)
     with stage("checkout"):
         order = checkout_create(user_id=user_id, now=now, billing_country="US")
     with stage("pay"):

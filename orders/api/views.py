@@ -23,7 +23,7 @@ from orders.api.serializers import (
 from orders.gateways import get_gateway
 from orders.models import Refund
 from orders.selectors import cart_for, order_get, order_list
-from orders.services.carts import cart_coupon_set, cart_get_or_create, cart_item_add, cart_item_remove
+from orders.services.carts import cart_coupon_set, cart_get_or_create, cart_item_remove, cart_product_add
 from orders.services.checkout import checkout_create
 from orders.services.payments import order_pay
 from orders.services.pricing import cart_quote
@@ -68,9 +68,8 @@ class CartItemsApi(APIView):
         data = CartItemInput(data=request.data)
         data.is_valid(raise_exception=True)
         now = _now()
-        cart = cart_get_or_create(user_id=request.user.pk, now=now)
-        cart_item_add(cart=cart, product_id=data.validated_data["productId"],
-                      quantity=data.validated_data.get("quantity", 1), user_id=request.user.pk, now=now)
+        cart_product_add(user_id=request.user.pk, product_id=data.validated_data["productId"],
+                         quantity=data.validated_data.get("quantity", 1), now=now)
         return Response(cart_body(user_id=request.user.pk), status=status.HTTP_201_CREATED)
 
 

@@ -1,9 +1,10 @@
 """Carts: one per signed-in user and one per anonymous session, merged into the user's at login."""
 
+import uuid
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from integration.errors import ApplicationError, error_for_code
 from orders import remote
@@ -51,12 +52,66 @@ def _validated_quantity(quantity) -> int:
     return value
 
 
+# The signed-in buyer's cart made if missing, one statement and no savepoint: the partial unique index
+# (one cart per user) decides between two requests, the second writing nothing (then it reads the first's).
+_CART_COLUMNS = {name: Cart._meta.get_field(name).column
+                 for name in ("id", "user_id", "coupon_code", "created_at", "updated_at")}
+_CART_INSERT_SQL = (
+    f"INSERT INTO {Cart._meta.db_table} ({', '.join(_CART_COLUMNS.values())}) VALUES (%s, %s, '', %s, %s)"  # noqa: S608 (names from the model; values are parameters)
+    f" ON CONFLICT ({_CART_COLUMNS['user_id']}) WHERE {_CART_COLUMNS['user_id']} IS NOT NULL DO NOTHING"
+    f" RETURNING {_CART_COLUMNS['id']}"
+)
+
+
+def _user_cart_with_items(*, user_id) -> tuple[object, dict[str, CartItem]] | None:
+    """The user's cart id and its items, in one query (the items' LEFT JOIN), or ``None`` without a cart."""
+    rows = list(Cart.objects.filter(user_id=user_id).values_list(
+        "id", "items__id", "items__product_id", "items__quantity", "items__added_at"))
+    if not rows:
+        return None
+    cart_id = rows[0][0]
+    return cart_id, {product_id: CartItem(id=item_id, cart_id=cart_id, product_id=product_id, quantity=quantity,
+                                          added_at=added_at)
+                     for _, item_id, product_id, quantity, added_at in rows if item_id is not None}
+
+
+@transaction.atomic
+def cart_product_add(*, user_id, product_id: str, quantity=1, now: datetime) -> CartItem:
+    """The signed-in buyer adds a product: their cart made if missing and the product added, one transaction.
+
+    What the API's add does. A new cart is written with ``updated_at`` = now and no items, so neither the
+    items' read nor the cart's touch is needed then; a refused product leaves no cart behind.
+    """
+    found = _user_cart_with_items(user_id=user_id)
+    if found is None:
+        params = [Cart._meta.pk.get_db_prep_save(uuid.uuid4(), connection),
+                  Cart._meta.get_field("user_id").get_db_prep_save(uuid.UUID(str(user_id)), connection),
+                  *(Cart._meta.get_field("created_at").get_db_prep_save(now, connection) for _ in range(2))]
+        with connection.cursor() as cursor:
+            cursor.execute(_CART_INSERT_SQL, params)
+            made = cursor.fetchone()
+        if made is not None:
+            return _item_add(cart_id=Cart._meta.pk.to_python(made[0]), existing={}, product_id=product_id,
+                             quantity=quantity, user_id=user_id, now=now, touch=False)
+        found = _user_cart_with_items(user_id=user_id)  # made by a parallel request, committed meanwhile
+    cart_id, existing = found
+    return _item_add(cart_id=cart_id, existing=existing, product_id=product_id, quantity=quantity,
+                     user_id=user_id, now=now)
+
+
 @transaction.atomic
 def cart_item_add(*, cart: Cart, product_id: str, quantity=1, user_id=None, now: datetime) -> CartItem:
     """Adds a product (once: one seat per learner). Refuses unknown, archived, owned or other-currency products."""
+    return _item_add(cart_id=cart.pk, existing={item.product_id: item for item in cart.items.all()},
+                     product_id=product_id, quantity=quantity, user_id=user_id, now=now)
+
+
+def _item_add(*, cart_id, existing: dict[str, CartItem], product_id: str, quantity, user_id, now: datetime,
+              touch: bool = True) -> CartItem:
+    """The add's rule (``existing``: the cart's items by product id); ``touch``: the cart's ``updated_at``
+    is set (not needed for a cart made in this transaction)."""
     quantity = _validated_quantity(quantity)
     product_id = str(product_id)
-    existing = {item.product_id: item for item in cart.items.all()}
     existing_ids = list(existing)
     products = remote.products_get(product_ids=[product_id, *existing_ids])
     product = products.get(product_id)
@@ -77,9 +132,10 @@ def cart_item_add(*, cart: Cart, product_id: str, quantity=1, user_id=None, now:
         return existing[product_id]
     # One INSERT … ON CONFLICT, no savepoint: a parallel request that added it meanwhile leaves one row.
     (item,) = CartItem.objects.bulk_create(
-        [CartItem(cart=cart, product_id=product_id, quantity=quantity, added_at=now)],
+        [CartItem(cart_id=cart_id, product_id=product_id, quantity=quantity, added_at=now)],
         update_conflicts=True, unique_fields=["cart", "product_id"], update_fields=["quantity"])
-    Cart.objects.filter(pk=cart.pk).update(updated_at=now)
+    if touch:
+        Cart.objects.filter(pk=cart_id).update(updated_at=now)
     return item
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from integration.models import OutboxMessage
 from orders.models import Order, OrderStatus
-from orders.services.carts import cart_get_or_create, cart_item_add
+from orders.services.carts import cart_product_add
 from orders.services.checkout import checkout_create
 from orders.services.fulfilment import entitlement_answer_store
 from orders.services.payments import order_pay
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db
 
 
 # Each atomic block is a savepoint here (two more statements); a bundle adds its items' query.
-CART_FIRST_ITEM = 12  # cart read, cart made, cart items, products (+ bundle items), owned, INSERT .. ON CONFLICT, cart touched
-CART_NEXT_ITEM = 7
+CART_FIRST_ITEM = 8  # cart and items read, cart made, products (+ bundle items), owned, INSERT .. ON CONFLICT
+CART_NEXT_ITEM = 7  # cart and items read, products, owned, INSERT .. ON CONFLICT, cart touched
 CHECKOUT = 12  # cart lock, items, products (+ bundle items), tax rate, owned, unpaid orders, order, lines, timeline
 # attempt (order lock, owned, latest attempt, INSERT), test gateway (INSERT), record (order lock, payment's
 # conditional UPDATE, order UPDATE, lines, fees, identity's user_get (1), outbox (1), timeline, cart emptied)
@@ -46,11 +46,10 @@ def test_each_stage_is_bounded_whatever_the_number_of_lines(shape, buyer, lms, d
               "a bundle of three": [bundle_of(*courses, price=Decimal("99.00"))]}[shape]
     now = timezone.now()
     with django_assert_max_num_queries(CART_FIRST_ITEM):
-        cart = cart_get_or_create(user_id=buyer.pk, now=now)
-        cart_item_add(cart=cart, product_id=str(wanted[0].pk), user_id=buyer.pk, now=now)
+        cart_product_add(user_id=buyer.pk, product_id=str(wanted[0].pk), now=now)
     for product in wanted[1:]:
         with django_assert_max_num_queries(CART_NEXT_ITEM):
-            cart_item_add(cart=cart, product_id=str(product.pk), user_id=buyer.pk, now=now)
+            cart_product_add(user_id=buyer.pk, product_id=str(product.pk), now=now)
     with django_assert_max_num_queries(CHECKOUT):
         order = checkout_create(user_id=buyer.pk, now=now, billing_country="US")
     with django_assert_max_num_queries(PAY):
