@@ -92,6 +92,16 @@ def test_history_has_search_filters_and_pages(client, buyer, buy, lms, products)
     assert "No orders" in client.get("/orders/?status=refunded").content.decode()
 
 
+def test_history_says_what_a_paid_order_waits_for(client, buyer, buy, lms, products):
+    lms.answers["course-2"] = "pending_approval"
+    buy(buyer, "p2")
+    lms.down = True
+    buy(buyer, "p1")
+    client.force_login(buyer)
+    page = client.get("/orders/").content.decode()
+    assert "Paid, waiting for approval" in page and "Paid, enrolling" in page
+
+
 def test_history_query_count_is_bounded(client, buyer, buy, lms, products, django_assert_max_num_queries):
     for index in range(5):
         products.add(id=f"y{index}", price="5.00", external_id=f"course-y{index}")
