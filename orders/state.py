@@ -29,11 +29,13 @@ def can_transition(current: str, target: str) -> bool:
 
 def order_transition(*, order: Order, to: str, now: datetime, actor: str = "", message: str = "",
                      also_save: tuple[str, ...] = (), data: dict | None = None,
-                     timeline: list[OrderEvent] | None = None) -> Order:
+                     timeline: list[OrderEvent] | None = None, unsaved: list[str] | None = None) -> Order:
     """Moves ``order`` (locked by the caller) to ``to`` or raises 409 ``invalid_order_transition``.
 
     ``also_save`` names other fields the caller changed, written in the same UPDATE. With ``timeline``
     the status event is appended to it, for the caller to write with its own events in one INSERT.
+    With ``unsaved`` the fields to write are added to it instead, for the caller to write (in the
+    same transaction) with another table's UPDATE.
     """
     if not can_transition(order.status, to):
         raise InvalidOrderTransition(details={"from": order.status, "to": str(to)})
@@ -47,7 +49,10 @@ def order_transition(*, order: Order, to: str, now: datetime, actor: str = "", m
     if to == S.COMPLETED:
         order.completed_at = now
         fields.append("completed_at")
-    order.save(update_fields=fields)
+    if unsaved is None:
+        order.save(update_fields=fields)
+    else:
+        unsaved.extend(name for name in fields if name not in unsaved)
     event = OrderEvent(order=order, kind=OrderEvent.Kind.STATUS, actor=actor, created_at=now,
                        message=message or f"Order {S(to).label.lower()}.",
                        data={"from": previous, "to": str(to), **(data or {})})

@@ -11,8 +11,11 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, QuerySet, Value, When
+from django.db.models.functions import Cast
 
+from integration.db import update_together
 from integration.mail import send_templated_email
 from integration.outbox import outbox_send
 from integration.topics import Topic
@@ -139,28 +142,75 @@ def _lock_order(order_id, *, fields: tuple[str, ...] = ()) -> Order:
 
 def lines_save(lines: list[OrderLine], fields: list[str]) -> None:
     """Writes ``fields`` of ``lines`` in one UPDATE (a plain one for a single line, else by CASE)."""
+    if lines:
+        queryset, values = lines_update(lines, fields)
+        queryset.update(**values)
+
+
+def lines_update(lines: list[OrderLine], fields: list[str]) -> tuple[QuerySet, dict]:
+    """The UPDATE writing ``fields`` of (some) ``lines``, as ``(queryset, values)``: a plain one for a
+    single line, else one CASE per field (what ``bulk_update`` writes, in one statement)."""
     if len(lines) == 1:
         (line,) = lines
-        OrderLine.objects.filter(pk=line.pk).update(**{name: getattr(line, name) for name in fields})
-    elif lines:
-        OrderLine.objects.bulk_update(lines, fields)
+        return OrderLine.objects.filter(pk=line.pk), {name: getattr(line, name) for name in fields}
+    values = {}
+    for name in fields:
+        field = OrderLine._meta.get_field(name)
+        case = Case(*(When(pk=line.pk, then=Value(getattr(line, name), output_field=field)) for line in lines),
+                    output_field=field)
+        values[name] = Cast(case, output_field=field) if connection.features.requires_casted_case_in_updates \
+            else case
+    return OrderLine.objects.filter(pk__in=[line.pk for line in lines]), values
 
 
 # What storing the LMS's answer reads of the order and its lines.
 ANSWER_ORDER_FIELDS = ("id", "number", "user_id", "status", "lms_user_id")
 ANSWER_LINE_FIELDS = ("id", "order_id", "external_id", "name", "entitlement_status", "enrollment_id",
                       "entitlement_error", "entitlement_answered_at", "total", "refunded_amount")
+ANSWER_WRITTEN_LINE_FIELDS = ["entitlement_status", "enrollment_id", "entitlement_error", "entitlement_answered_at"]
+
+
+def _in_model_order(model, names: tuple[str, ...]) -> tuple[str, ...]:
+    """``names`` (attnames) in the model's column order, the order ``Model.from_db`` takes values in."""
+    return tuple(field.attname for field in model._meta.concrete_fields if field.attname in names)
+
+
+_LOCKED_ORDER_FIELDS = _in_model_order(Order, ANSWER_ORDER_FIELDS)
+_LOCKED_LINE_FIELDS = _in_model_order(OrderLine, ANSWER_LINE_FIELDS)
+
+
+def _lock_order_and_lines(order_id) -> tuple[Order, dict[str, OrderLine]]:
+    """The order and its lines (the answer's columns), locked by one statement.
+
+    The order's table comes first in the join, so its row is locked before any line's, as every
+    other writer of lines does (order, then lines): an approval arriving meanwhile waits, it does not
+    deadlock. A row that changed while this waited is read again after the wait (as two statements
+    would). An order without lines is locked alone.
+    """
+    rows = list(Order.objects.select_for_update().filter(pk=order_id, lines__isnull=False)
+                .values_list(*_LOCKED_ORDER_FIELDS, *(f"lines__{name}" for name in _LOCKED_LINE_FIELDS))
+                ) if is_uuid(order_id) else []
+    if not rows:
+        return _lock_order(order_id, fields=ANSWER_ORDER_FIELDS), {}
+    width, alias = len(_LOCKED_ORDER_FIELDS), Order.objects.db
+    order = Order.from_db(alias, _LOCKED_ORDER_FIELDS, rows[0][:width])
+    lines = {}
+    for row in rows:
+        line = OrderLine.from_db(alias, _LOCKED_LINE_FIELDS, row[width:])
+        line.order = order
+        lines[str(line.id)] = line
+    return order, lines
 
 
 @transaction.atomic(savepoint=False)  # the delivery's transaction; a failure rolls the whole delivery back
 def entitlement_answer_store(*, order_id: str, event: str, results, lms_user_id: str, now: datetime) -> Order:
     """Stores the LMS's answer to a grant or revoke, per line; completes the order once every line is answered.
 
-    A fixed number of statements whatever the number of lines: the changed lines in one UPDATE, the
-    timeline in one INSERT, the order (its LMS user id and status) in one UPDATE.
+    A fixed number of statements whatever the number of lines: the order and its lines locked by one
+    SELECT; the changed lines and the order (its LMS user id and status) written by one UPDATE on
+    PostgreSQL (``update_together``); the timeline in one INSERT.
     """
-    order = _lock_order(order_id, fields=ANSWER_ORDER_FIELDS)
-    lines = {str(line.id): line for line in order.lines.select_for_update().only(*ANSWER_LINE_FIELDS)}
+    order, lines = _lock_order_and_lines(order_id)
     order_fields = []
     if lms_user_id and order.lms_user_id != lms_user_id:
         order.lms_user_id = lms_user_id[:64]
@@ -195,16 +245,20 @@ def entitlement_answer_store(*, order_id: str, event: str, results, lms_user_id:
                     # Paid for access the buyer already had: nothing new was given, so the line is refunded
                     # (its revoke then leaves the LMS's earlier enrollment, which this line did not open).
                     already_had.append(line)
-    if changed:
-        lines_save(list(changed.values()), ["entitlement_status", "enrollment_id", "entitlement_error",
-                                            "entitlement_answered_at"])
     if newly_pending_approval:
         _email(order, "orders/pending_approval", {"items": [line.name for line in newly_pending_approval]})
-    if already_had:
+    if already_had:  # the refund reads the lines as stored: written first
+        lines_save(list(changed.values()), ANSWER_WRITTEN_LINE_FIELDS)
+        changed.clear()
+        answered = order
         order = _refund_already_had(order_id, already_had, timeline=timeline, now=now)
-    if not order_complete_if_answered(order=order, lines=list(lines.values()), now=now, also_save=tuple(order_fields),
-                                      timeline=timeline) and order_fields:
-        order.save(update_fields=order_fields)
+        for name in order_fields:  # the order read again after the refund has not got them yet
+            setattr(order, name, getattr(answered, name))
+    order_complete_if_answered(order=order, lines=list(lines.values()), now=now, timeline=timeline,
+                               unsaved=order_fields)
+    update_together(*([lines_update(list(changed.values()), ANSWER_WRITTEN_LINE_FIELDS)] if changed else []),
+                    *([(Order.objects.filter(pk=order.pk), {name: getattr(order, name) for name in order_fields})]
+                      if order_fields else []))
     if timeline:
         OrderEvent.objects.bulk_create(timeline)
     return order
@@ -236,13 +290,13 @@ def _plain_answer(line: OrderLine, *, already_enrolled: bool = False) -> str:
 
 
 def order_complete_if_answered(*, order: Order, lines: list[OrderLine], now: datetime, also_save: tuple = (),
-                               timeline: list[OrderEvent] | None = None) -> bool:
+                               timeline: list[OrderEvent] | None = None, unsaved: list[str] | None = None) -> bool:
     """Completes a paid order once every line has the LMS's final answer (enrolled, refused or revoked);
     a line waiting for the department's approval keeps the order paid until it is approved or rejected.
-    Answers whether it completed the order."""
+    Answers whether it completed the order. ``unsaved``: as for :func:`order_transition`."""
     if order.status == OrderStatus.PAID and all(line.entitlement_status not in WAITING for line in lines):
         order_transition(order=order, to=OrderStatus.COMPLETED, now=now, also_save=also_save, timeline=timeline,
-                         message="Order completed: the learning platform has settled every item.")
+                         unsaved=unsaved, message="Order completed: the learning platform has settled every item.")
         return True
     return False
 

@@ -26,6 +26,7 @@ def test_an_item_the_buyer_already_had_is_refunded_and_the_rest_of_the_order_sta
     assert lines["course-2"].entitlement_status == EntitlementStatus.REVOKED
     assert lines["course-2"].refunded_amount == Decimal("50.00") and lines["course-1"].refunded_amount == 0
     assert order.status == OrderStatus.PARTIALLY_REFUNDED and order.refunded_amount == Decimal("50.00")
+    assert order.lms_user_id == f"lms-{str(buyer.pk)[:8]}"  # the answer's LMS user kept across the refund
     refund = order.refunds.get()
     assert refund.initiator == Refund.Initiator.SYSTEM and refund.amount == Decimal("50.00")
     assert any("already enrolled" in event.message for event in order.events.all())
