@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from integration.db import insert_ignore, update_together
+from integration.db import RowUpdate, insert_ignore, update_together
 from integration.models import Heartbeat, InboxEntry
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +55,23 @@ def test_update_together_makes_each_update_and_is_one_statement_on_postgresql():
         ("k-6", {"answer": 1}, 201), ("k-7", {"ok": True}, 200)]
     heartbeat.refresh_from_db()
     assert heartbeat.beat_at == later
+
+
+def test_a_row_update_writes_its_row_only_while_its_conditions_hold_and_joins_an_update_together():
+    now = timezone.now()
+    (first, _), (second, _) = sorted(insert_ignore(InboxEntry, [_row("k-8", now), _row("k-9", now)],
+                                                   conflict=["idempotency_key"], returning=["pk", "idempotency_key"]))
+    Heartbeat.objects.create(name="job", beat_at=now)
+    later = now + timedelta(minutes=1)
+    with CaptureQueriesContext(connection) as queries:
+        update_together(RowUpdate(InboxEntry, first, {"response": None, "status_code": 204}),
+                        RowUpdate(InboxEntry, second, {"status_code": 500}, where={"topic": "another"}),
+                        (Heartbeat.objects.filter(name="job"), {"beat_at": later}))
+    assert len(queries.captured_queries) == (1 if connection.vendor == "postgresql" else 3)
+    assert list(InboxEntry.objects.values_list("idempotency_key", "response", "status_code").order_by("pk")) == [
+        ("k-8", None, 204), ("k-9", {"ok": True}, 200)]
+    assert Heartbeat.objects.get(name="job").beat_at == later
+    update_together(RowUpdate(InboxEntry, second, {"status_code": 201}, where={"topic": "entitlement"}))
+    assert InboxEntry.objects.get(pk=second).status_code == 201
+    with pytest.raises(ValueError):
+        RowUpdate(InboxEntry, second, {"status_code": 201}, where={"topic": None}).as_sql(connection.alias)
