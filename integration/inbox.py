@@ -25,12 +25,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from integration import metrics
 from integration.contracts import to_json_types
-from integration.db import insert_ignore
+from integration.db import RowUpdate, insert_ignore
 from integration.errors import ApplicationError
 from integration.logging import get_logger
 from integration.models import InboxEntry
@@ -54,9 +53,9 @@ class InboxResult:
     status_code: int
     body: dict
     replayed: bool
-    # ``in_transaction`` only: the write that marks the claim done with ``body`` (a queryset and its
-    # values), which the caller must run in the same transaction (``integration.db.update_together``).
-    done: tuple[QuerySet, dict] | None = field(default=None, repr=False, compare=False)
+    # ``in_transaction`` only: the write that marks the claim done with ``body``, which the caller must
+    # run in the same transaction (``integration.db.update_together``).
+    done: RowUpdate | None = field(default=None, repr=False, compare=False)
 
 
 def inbox_process(*, idempotency_key: str, topic: str, body_sha256: str, run: Callable[[], dict],
@@ -164,7 +163,7 @@ def _process_in_transaction(*, idempotency_key: str, topic: str, body_sha256: st
         entry_id = _take_over_stale(existing, now=now, lease_expires_at=lease_expires_at).pk
     body = to_json_types(run())
     done = {"state": InboxEntry.State.DONE, "response": body, "status_code": 200, "completed_at": timezone.now()}
-    return InboxResult(status_code=200, body=body, replayed=False, done=(InboxEntry.objects.filter(pk=entry_id), done))
+    return InboxResult(status_code=200, body=body, replayed=False, done=RowUpdate(InboxEntry, entry_id, done))
 
 
 def _insert_claim(*, idempotency_key: str, topic: str, body_sha256: str, now: datetime,

@@ -4,6 +4,8 @@ Registered once per process: a re-import (test runners, autoreload) finds the
 collectors already there and reuses them instead of failing.
 """
 
+from functools import lru_cache
+
 from django.db.models import Count
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -33,6 +35,18 @@ delivery_seconds = _get_or_create(
 inbox_duplicates_total = _get_or_create(
     Counter, "inbox_duplicates", "Received messages answered from the inbox (already processed).",
     labelnames=["topic"])
+
+
+# A labelled child per topic (and outcome), looked up once: ``.labels()`` checks and joins its arguments
+# under a lock on every call. The children stay the parents' own (no metric here is ever cleared).
+@lru_cache(maxsize=1024)
+def attempts_counter(topic: str, outcome: str):
+    return delivery_attempts_total.labels(topic=topic, outcome=outcome)
+
+
+@lru_cache(maxsize=512)
+def delivery_seconds_of(topic: str):
+    return delivery_seconds.labels(topic=topic)
 
 
 SWEEP_AGE_HELP = ("Seconds since the last outbox sweep started (beat runs it every 15 s; alert above "

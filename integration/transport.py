@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from integration import routes
 from integration.contracts import MalformedJsonError, encode_json, parse_json
+from integration.db import RowUpdate
 from integration.errors import ApplicationError
 from integration.logging import get_logger
 from integration.registry import Delivery
@@ -46,7 +47,7 @@ class DeliveryResult:
     retry_after_seconds: float | None = None
     excerpt: str = ""
     # Local adapter in the caller's transaction: the inbox's done mark, for the caller to write before commit.
-    inbox_done: tuple | None = field(default=None, repr=False, compare=False)
+    inbox_done: RowUpdate | None = field(default=None, repr=False, compare=False)
 
     @property
     def succeeded(self) -> bool:
