@@ -175,30 +175,35 @@ def _in_model_order(model, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(field.attname for field in model._meta.concrete_fields if field.attname in names)
 
 
-_LOCKED_ORDER_FIELDS = _in_model_order(Order, ANSWER_ORDER_FIELDS)
-_LOCKED_LINE_FIELDS = _in_model_order(OrderLine, ANSWER_LINE_FIELDS)
+def order_and_lines_locked(*, order_id, order_fields: tuple[str, ...], line_fields: tuple[str, ...],
+                           user_id=None, lines_locked: bool = True) -> tuple[Order, list[OrderLine]] | None:
+    """The order (of ``user_id``, when given) and its lines by position, these columns only, read by one
+    statement that locks the order's row (and, with ``lines_locked``, the lines' rows); ``None`` when
+    no such order has lines (the caller locks it alone).
 
-
-def _lock_order_and_lines(order_id) -> tuple[Order, dict[str, OrderLine]]:
-    """The order and its lines (the answer's columns), locked by one statement.
-
-    The order's table comes first in the join, so its row is locked before any line's, as every
-    other writer of lines does (order, then lines): an approval arriving meanwhile waits, it does not
-    deadlock. A row that changed while this waited is read again after the wait (as two statements
-    would). An order without lines is locked alone.
+    The order's table comes first in the join, so its row is locked before any line's, as every other
+    writer of lines does (order, then lines): an approval arriving meanwhile waits, it does not deadlock.
+    A locked row that changed while this waited is read again after the wait, as a second statement
+    would; a row that is not locked (the lines, without ``lines_locked``) is as it was when the
+    statement began, so only columns no one changes once the order is placed may be read that way.
     """
-    rows = list(Order.objects.select_for_update().filter(pk=order_id, lines__isnull=False)
-                .values_list(*_LOCKED_ORDER_FIELDS, *(f"lines__{name}" for name in _LOCKED_LINE_FIELDS))
-                ) if is_uuid(order_id) else []
+    if not is_uuid(order_id):
+        return None
+    order_fields, line_fields = _in_model_order(Order, order_fields), _in_model_order(OrderLine, line_fields)
+    queryset = Order.objects.select_for_update(**({} if lines_locked else {"of": ("self",)}))
+    if user_id is not None:
+        queryset = queryset.filter(user_id=user_id)
+    rows = list(queryset.filter(pk=order_id, lines__isnull=False).order_by("lines__position")
+                .values_list(*order_fields, *(f"lines__{name}" for name in line_fields)))
     if not rows:
-        return _lock_order(order_id, fields=ANSWER_ORDER_FIELDS), {}
-    width, alias = len(_LOCKED_ORDER_FIELDS), Order.objects.db
-    order = Order.from_db(alias, _LOCKED_ORDER_FIELDS, rows[0][:width])
-    lines = {}
+        return None
+    width, alias = len(order_fields), queryset.db
+    order = Order.from_db(alias, order_fields, rows[0][:width])
+    lines = []
     for row in rows:
-        line = OrderLine.from_db(alias, _LOCKED_LINE_FIELDS, row[width:])
+        line = OrderLine.from_db(alias, line_fields, row[width:])
         line.order = order
-        lines[str(line.id)] = line
+        lines.append(line)
     return order, lines
 
 
@@ -210,7 +215,10 @@ def entitlement_answer_store(*, order_id: str, event: str, results, lms_user_id:
     SELECT; the changed lines and the order (its LMS user id and status) written by one UPDATE on
     PostgreSQL (``update_together``); the timeline in one INSERT.
     """
-    order, lines = _lock_order_and_lines(order_id)
+    locked = order_and_lines_locked(order_id=order_id, order_fields=ANSWER_ORDER_FIELDS,
+                                    line_fields=ANSWER_LINE_FIELDS)
+    order, lines = locked or (_lock_order(order_id, fields=ANSWER_ORDER_FIELDS), [])
+    lines = {str(line.id): line for line in lines}
     order_fields = []
     if lms_user_id and order.lms_user_id != lms_user_id:
         order.lms_user_id = lms_user_id[:64]

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Subquery
 
+from integration.db import update_together
 from integration.mail import send_templated_email
 from integration.money import allocate, format_money
 from orders import remote
@@ -29,9 +30,9 @@ from orders.errors import (
 )
 from orders.gateways import get_gateway
 from orders.gateways.base import FAILED, REQUIRES_ACTION, SUCCEEDED, GatewayPayment
-from orders.models import Cart, CartItem, Order, OrderEvent, OrderStatus, Payment
+from orders.models import Cart, CartItem, Order, OrderEvent, OrderLine, OrderStatus, Payment
 from orders.selectors import owned_external_ids
-from orders.services.fulfilment import entitlement_grant_send, is_uuid, lines_save
+from orders.services.fulfilment import entitlement_grant_send, is_uuid, lines_update, order_and_lines_locked
 from orders.state import PAID_STATES, PAYABLE_STATES, order_transition
 
 OPEN = (Payment.Status.PROCESSING, Payment.Status.REQUIRES_ACTION)
@@ -69,21 +70,31 @@ def _locked_order(*, order_id, user_id=None) -> Order:
     return order
 
 
-def _attempt_begin(*, order_id, user_id, payment_method: str, now: datetime) -> tuple[Order, Payment | None]:
-    """Under the order's lock: the attempt to charge with (a new one, or the one already under way)."""
+def _attempt_begin(*, order_id, user_id, payment_method: str,
+                   now: datetime) -> tuple[Order, Payment | None, list[OrderLine] | None]:
+    """Under the order's lock: the attempt to charge with (a new one, or the one already under way), and
+    the order's lines (what recording a success needs of them, none of which changes once it is placed)."""
     with transaction.atomic():
-        order = _locked_order(order_id=order_id, user_id=user_id)
+        # One statement: the order locked, its lines (not locked) read with it.
+        locked = order_and_lines_locked(order_id=order_id, user_id=user_id, order_fields=ATTEMPT_FIELDS,
+                                        line_fields=LINE_FIELDS, lines_locked=False)
+        order, lines = locked or (_locked_order(order_id=order_id, user_id=user_id), None)
         if order.status in PAID_STATES:
-            return order, None
+            return order, None, lines
         if order.status not in PAYABLE_STATES:
             raise OrderNotPayable(details={"status": order.status})
-        owned = owned_external_ids(user_id=order.user_id, lines_of_order_id=order.pk, exclude_order_id=order.pk)
+        if lines:
+            owned = owned_external_ids(user_id=order.user_id, external_ids=[line.external_id for line in lines],
+                                       exclude_order_id=order.pk)
+        else:
+            owned = owned_external_ids(user_id=order.user_id, lines_of_order_id=order.pk,
+                                       exclude_order_id=order.pk)
         if owned:
             raise AlreadyOwned(details={"externalIds": sorted(owned)})
         latest = order.payments.only(*LATEST_ATTEMPT_FIELDS).order_by("-attempt").first()
         if latest is not None and latest.status == Payment.Status.PROCESSING:
             if latest.idempotency_key.endswith(":" + payment_method[:40]):
-                return order, latest
+                return order, latest, lines
             if now - latest.created_at < ABANDONED_AFTER:
                 raise PaymentInProgress(details={"attempt": latest.attempt})
             latest.status, latest.failure_code, latest.updated_at = Payment.Status.FAILED, "abandoned", now
@@ -93,7 +104,7 @@ def _attempt_begin(*, order_id, user_id, payment_method: str, now: datetime) -> 
             order=order, attempt=attempt, gateway=order.gateway, amount=order.total, currency=order.currency,
             idempotency_key=f"order:{order.id}:attempt:{attempt}:{payment_method[:40]}",
             status=Payment.Status.PROCESSING, created_at=now, updated_at=now)
-        return order, payment
+        return order, payment, lines
 
 
 def order_pay(*, order_id, user_id, now: datetime, payment_method: str = "", payment_intent_id: str = "",
@@ -109,7 +120,7 @@ def order_pay(*, order_id, user_id, now: datetime, payment_method: str = "", pay
             payment_method = "free"
         else:
             raise PaymentMethodRequired()
-    order, payment = _attempt_begin(order_id=order_id, user_id=user_id, payment_method=payment_method, now=now)
+    order, payment, lines = _attempt_begin(order_id=order_id, user_id=user_id, payment_method=payment_method, now=now)
     if payment is None:
         return PayResult(order=order, payment=order.payments.filter(status=Payment.Status.SUCCEEDED).first())
     if order.total == 0:
@@ -123,7 +134,7 @@ def order_pay(*, order_id, user_id, now: datetime, payment_method: str = "", pay
                                 idempotency_key=payment.idempotency_key, metadata=metadata)
     fresh = None if payment.get_deferred_fields() else payment  # the attempt made just now, whole
     return _result(payment_record(payment_id=payment.id, answer=answer, now=now, order_id=order.pk,
-                                  payment=fresh))
+                                  payment=fresh, lines=lines))
 
 
 def _confirmation_finish(*, order_id, user_id, intent_id: str, client_secret: str, now: datetime) -> PayResult:
@@ -156,12 +167,14 @@ def _result(recorded: tuple[Order, Payment]) -> PayResult:
 
 @transaction.atomic
 def payment_record(*, payment_id, answer: GatewayPayment, now: datetime, source: str = "request",
-                   order_id=None, payment: Payment | None = None) -> tuple[Order, Payment]:
+                   order_id=None, payment: Payment | None = None,
+                   lines: list[OrderLine] | None = None) -> tuple[Order, Payment]:
     """What the processor said about an attempt, recorded once under the order's lock.
 
     Payments are only written under their order's lock, so the payment read after taking it is current.
-    ``order_id`` and ``payment`` (the attempt as its caller made it) spare the look-ups; a success is
-    then one conditional UPDATE of the attempt, which only an attempt not yet succeeded passes.
+    ``order_id``, ``payment`` (the attempt as its caller made it) and ``lines`` (the order's lines with
+    ``LINE_FIELDS``, read at the attempt) spare the look-ups; a success is then one conditional UPDATE
+    of the attempt, which only an attempt not yet succeeded passes.
     """
     queryset = Order.objects.select_for_update().only(*RECORD_FIELDS)
     order = (queryset.filter(pk=order_id) if order_id is not None else
@@ -170,7 +183,7 @@ def payment_record(*, payment_id, answer: GatewayPayment, now: datetime, source:
         raise Payment.DoesNotExist(f"payment {payment_id}")
     if answer.status == SUCCEEDED:
         return order, _payment_succeeded(order=order, payment_id=payment_id, payment=payment, answer=answer,
-                                         now=now, source=source)
+                                         now=now, source=source, lines=lines)
     payment = Payment.objects.get(pk=payment_id)
     if payment.status == Payment.Status.SUCCEEDED:
         return order, payment
@@ -205,7 +218,7 @@ def payment_record(*, payment_id, answer: GatewayPayment, now: datetime, source:
 
 
 def _payment_succeeded(*, order: Order, payment_id, payment: Payment | None, answer: GatewayPayment,
-                       now: datetime, source: str) -> Payment:
+                       now: datetime, source: str, lines: list[OrderLine] | None = None) -> Payment:
     """Marks the attempt succeeded (unless it already was) and, the first time, the order paid."""
     transaction_id = answer.transaction_id or answer.intent_id
     values = {"status": Payment.Status.SUCCEEDED, "fee": answer.fee, "transaction_id": transaction_id,
@@ -226,11 +239,12 @@ def _payment_succeeded(*, order: Order, payment_id, payment: Payment | None, ans
         payment.status, payment.fee, payment.transaction_id, payment.updated_at = (
             Payment.Status.SUCCEEDED, answer.fee, transaction_id, now)
         payment.intent_id = answer.intent_id or payment.intent_id
-    _order_paid(order=order, payment=payment, now=now, source=source)
+    _order_paid(order=order, payment=payment, now=now, source=source, lines=lines)
     return payment
 
 
-def _order_paid(*, order: Order, payment: Payment, now: datetime, source: str) -> None:
+def _order_paid(*, order: Order, payment: Payment, now: datetime, source: str,
+                lines: list[OrderLine] | None = None) -> None:
     if order.status in PAID_STATES or order.status not in PAYABLE_STATES:
         OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.PAYMENT, created_at=now,
                                   message=f"A second payment ({payment.transaction_id}) arrived for this order.",
@@ -241,19 +255,23 @@ def _order_paid(*, order: Order, payment: Payment, now: datetime, source: str) -
     order.grants_sent += 1
     order.last_grant_at = now
     timeline: list[OrderEvent] = []
-    order_transition(order=order, to=OrderStatus.PAID, now=now, actor=source,
+    written: list[str] = []
+    order_transition(order=order, to=OrderStatus.PAID, now=now, actor=source, unsaved=written,
                      message=f"Payment received: {format_money(order.total, order.currency)}, with "
                              f"{GATEWAY_NAMES.get(order.gateway, order.gateway)}"
                              f" ({payment.transaction_id or 'nothing to charge'}).",
                      also_save=("processor_fee", "transaction_id", "grants_sent", "last_grant_at"),
                      data={"paymentId": str(payment.id), "fee": str(payment.fee), "source": source},
                      timeline=timeline)
-    lines = list(order.lines.only(*LINE_FIELDS).order_by("position"))
+    if lines is None:
+        lines = list(order.lines.only(*LINE_FIELDS).order_by("position"))
+    updates = [(Order.objects.filter(pk=order.pk), {name: getattr(order, name) for name in written})]
     if lines:
         fees = allocate(payment.fee, [line.total for line in lines], order.currency)
         for line, fee in zip(lines, fees, strict=True):
-            line.processor_fee = fee
-        lines_save(lines, ["processor_fee"])
+            line.order, line.processor_fee = order, fee
+        updates.append(lines_update(lines, ["processor_fee"]))
+    update_together(*updates)  # the order paid and the lines' fees: one statement on PostgreSQL
     buyer = remote.user_get(user_id=str(order.user_id))
     entitlement_grant_send(order=order, now=now, lines=lines, email=buyer.email, counted=True, timeline=timeline)
     OrderEvent.objects.bulk_create(timeline)
