@@ -19,6 +19,7 @@ it; the answer is left to the caller to write with its own writes
 (:attr:`InboxResult.done`), one statement on PostgreSQL.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from integration import metrics
-from integration.contracts import to_json_types
+from integration.contracts import encode_json, to_json_types
 from integration.db import RowUpdate, insert_ignore
 from integration.errors import ApplicationError
 from integration.logging import get_logger
@@ -56,6 +57,8 @@ class InboxResult:
     # ``in_transaction`` only: the write that marks the claim done with ``body``, which the caller must
     # run in the same transaction (``integration.db.update_together``).
     done: RowUpdate | None = field(default=None, repr=False, compare=False)
+    # A new answer's wire bytes (``encode_json(body)``), so the sender's excerpt does not encode it again.
+    encoded: bytes | None = field(default=None, repr=False, compare=False)
 
 
 def inbox_process(*, idempotency_key: str, topic: str, body_sha256: str, run: Callable[[], dict],
@@ -161,9 +164,16 @@ def _process_in_transaction(*, idempotency_key: str, topic: str, body_sha256: st
         if answered is not None:
             return answered
         entry_id = _take_over_stale(existing, now=now, lease_expires_at=lease_expires_at).pk
-    body = to_json_types(run())
+    encoded = encode_json(run())
+    body = _wire_types(encoded)
     done = {"state": InboxEntry.State.DONE, "response": body, "status_code": 200, "completed_at": timezone.now()}
-    return InboxResult(status_code=200, body=body, replayed=False, done=RowUpdate(InboxEntry, entry_id, done))
+    return InboxResult(status_code=200, body=body, replayed=False, done=RowUpdate(InboxEntry, entry_id, done),
+                       encoded=encoded)
+
+
+def _wire_types(encoded: bytes) -> dict:
+    """The answer as it looks after one trip over the wire (``to_json_types``, from bytes already encoded)."""
+    return json.loads(encoded)
 
 
 def _insert_claim(*, idempotency_key: str, topic: str, body_sha256: str, now: datetime,

@@ -119,7 +119,8 @@ def _deliver_local(route: routes.Route, *, payload: dict, idempotency_key: str, 
         logger.exception("local handler crashed", topic=route.name, idempotency_key=idempotency_key)
         return DeliveryResult(transport=LOCAL, status_code=None, error=f"{exc.__class__.__name__}: {exc}")
     return DeliveryResult(transport=LOCAL, status_code=result.status_code, body=result.body,
-                          excerpt=_excerpt(encode_json(result.body)), inbox_done=result.done)
+                          excerpt=_excerpt(result.encoded if result.encoded is not None else encode_json(result.body)),
+                          inbox_done=result.done)
 
 
 def _deliver_http(route: routes.Route, *, payload: dict, idempotency_key: str, request_id: str) -> DeliveryResult:

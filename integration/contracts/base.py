@@ -283,6 +283,25 @@ def _prototype(serializer_class: type[serializers.Serializer]) -> serializers.Se
 
 
 def _find_float(data: Any, path: str = "") -> str | None:
+    """The path of the first binary float in ``data`` ("" for ``data`` itself), or None if there is none."""
+    return _float_path(data, path) if _has_float(data) else None
+
+
+def _has_float(data: Any) -> bool:
+    """Whether ``data`` holds a float anywhere: the usual answer (no) without building a path per value."""
+    if isinstance(data, dict):
+        data = data.values()
+    elif not isinstance(data, list | tuple):
+        return isinstance(data, float)
+    for value in data:
+        if isinstance(value, str | int):
+            continue
+        if isinstance(value, float) or _has_float(value):
+            return True
+    return False
+
+
+def _float_path(data: Any, path: str) -> str | None:
     if isinstance(data, float):
         return path
     if isinstance(data, dict):
@@ -292,7 +311,7 @@ def _find_float(data: Any, path: str = "") -> str | None:
     else:
         return None
     for item_path, value in items:
-        found = _find_float(value, item_path)
+        found = _float_path(value, item_path)
         if found is not None:
             return found
     return None
