@@ -25,7 +25,6 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from integration.contracts.payouts import RevenueEvent, RevenueRelease
 from integration.money import UnknownCurrencyError, minor_unit
@@ -264,7 +263,7 @@ def _events_post(*, events: Sequence[RevenueEvent], now: datetime,
     original_ids = {event.original_event_id for _, event in candidates if event.type == REFUND}
     in_batch_sales = {event.event_id: event for _, event in candidates if event.type in SALE_TYPES}
     originals = {posting.event_id: posting for posting in
-                 LedgerPosting.objects.filter(key__in=[event_key(i) for i in original_ids])}
+                 LedgerPosting.objects.filter(key__in=[event_key(i) for i in original_ids])} if original_ids else {}
     missing = sorted(i for i in original_ids if i not in originals and i not in in_batch_sales)
     if missing:
         raise SaleNotPostedError(details={"originalEventIds": missing})
@@ -283,9 +282,7 @@ def _events_post(*, events: Sequence[RevenueEvent], now: datetime,
     posted: set[str] = set()
     order_currency: dict[str, str] = {}
     if candidates:
-        for key, event_id, kind, order_id, currency in LedgerPosting.objects.filter(
-                Q(key__in=keys_asked) | Q(kind=LedgerPosting.Kind.SALE, order_id__in=order_ids),
-        ).values_list("key", "event_id", "kind", "order_id", "currency"):
+        for key, event_id, kind, order_id, currency in _postings_of(keys=keys_asked, sold_order_ids=order_ids):
             if key in keys_asked:
                 posted.add(event_id)
             if kind == LedgerPosting.Kind.SALE and order_id in order_ids:
@@ -364,6 +361,37 @@ def _events_post(*, events: Sequence[RevenueEvent], now: datetime,
         else:
             results.append(EventResult(event_id=event.event_id, status=statuses[index]))
     return results
+
+
+def _postings_of(*, keys: set[str], sold_order_ids: set[str]) -> list[tuple[str, str, str, str, str]]:
+    """``(key, event_id, kind, order_id, currency)`` of the postings under ``keys`` and of the sales of
+    ``sold_order_ids``: the ORM's ``filter(Q(key__in=…) | Q(kind=sale, order_id__in=…)).values_list(…)``.
+
+    Written out because every batch asks it: building and compiling that queryset cost ~0.35 ms of CPU,
+    the statement a tenth of it. Names from ``_meta``, values parameters; the same SQL on PostgreSQL and SQLite.
+    """
+    meta = LedgerPosting._meta
+    quote = transaction.get_connection().ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    def among(values: set[str]) -> str:
+        return ", ".join(["%s"] * len(values))
+
+    conditions, params = [], []
+    if keys:
+        conditions.append(f"{column('key')} IN ({among(keys)})")
+        params.extend(keys)
+    if sold_order_ids:
+        conditions.append(f"({column('kind')} = %s AND {column('order_id')} IN ({among(sold_order_ids)}))")
+        params.extend([LedgerPosting.Kind.SALE.value, *sold_order_ids])
+    if not conditions:
+        return []
+    names = ", ".join(column(name) for name in ("key", "event_id", "kind", "order_id", "currency"))
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(f"SELECT {names} FROM {quote(meta.db_table)} WHERE {' OR '.join(conditions)}", params)  # noqa: S608 (names from the model; values are parameters)
+        return cursor.fetchall()
 
 
 @transaction.atomic
