@@ -195,9 +195,7 @@ def offerings_to_open(*, course_ids: set, program_ids: set, class_ids: set) -> d
     """
     found: dict[tuple[str, str], object] = {}
     if course_ids:
-        rows = (Course.objects.filter(pk__in=course_ids).annotate(instructor=_instructors_of("staff"))
-                .values_list(*_OPENING_FIELDS, *(f"instructor__{f}" for f in _STAFF_FIELDS)))
-        for values, instructor in _earliest_instructor(rows, _OPENING_FIELDS):
+        for values, instructor in _earliest_instructor(_courses_with_instructors(course_ids), _OPENING_FIELDS):
             course = _course_from(values, instructor)
             found[("course", str(course.pk))] = course
     if program_ids:
@@ -220,6 +218,48 @@ def offerings_to_open(*, course_ids: set, program_ids: set, class_ids: set) -> d
 
 _OPENING_FIELDS = ("id", "title", "status", "requires_approval")
 _STAFF_FIELDS = ("id", "assigned_at", "user_id", "user__commerce_user_id")
+
+
+def _courses_with_instructors(course_ids: set) -> list[tuple]:
+    """The courses' ``_OPENING_FIELDS`` and, a row per instructor, ``_STAFF_FIELDS`` (``None`` for a course
+    with none): what ``Course.objects.filter(pk__in=…).annotate(instructor=_instructors_of("staff"))
+    .values_list(…)`` answers, the values through the fields' converters as the ORM's are.
+
+    Written out because every grant asks it: the FilteredRelation queryset cost ~0.6 ms of CPU to build
+    and compile for one course, the statement a fraction of it. Names from ``_meta``, values parameters;
+    the same SQL on PostgreSQL and SQLite.
+    """
+    quote = connection.ops.quote_name
+    course, staff, user = Course._meta, CourseStaff._meta, LmsUser._meta
+    columns = [("c", course.get_field(name)) for name in _OPENING_FIELDS] + [
+        ("s", staff.get_field("id")), ("s", staff.get_field("assigned_at")), ("s", staff.get_field("user")),
+        ("u", user.get_field("commerce_user_id"))]
+    ids = [course.pk.get_db_prep_value(course_id, connection) for course_id in course_ids]
+    sql = (f"SELECT {', '.join(f'{alias}.{quote(field.column)}' for alias, field in columns)} "  # noqa: S608 (names from the models; values are parameters)
+           f"FROM {quote(course.db_table)} c LEFT JOIN {quote(staff.db_table)} s "
+           f"ON s.{quote(staff.get_field('course').column)} = c.{quote(course.pk.column)} "
+           f"AND s.{quote(staff.get_field('role').column)} = %s "
+           f"LEFT JOIN {quote(user.db_table)} u ON u.{quote(user.pk.column)} = s.{quote(staff.get_field('user').column)} "
+           f"WHERE c.{quote(course.pk.column)} IN ({', '.join(['%s'] * len(ids))})")
+    converters = []
+    for index, (alias, field) in enumerate(columns):
+        expression = field.get_col(alias)
+        functions = [*connection.ops.get_db_converters(expression), *field.get_db_converters(connection)]
+        if functions:
+            converters.append((index, expression, functions))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [CourseStaffRole.INSTRUCTOR.value, *ids])
+        rows = cursor.fetchall()
+    if not converters:
+        return rows
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index, expression, functions in converters:
+            for function in functions:
+                values[index] = function(values[index], expression, connection)
+        converted.append(tuple(values))
+    return converted
 
 
 def _instructors_of(staff: str) -> FilteredRelation:

@@ -349,12 +349,16 @@ def test_the_instructor_assigned_is_the_class_s_else_the_course_s_earliest(outbo
     CourseStaffFactory(course=third, user=LmsUserFactory(commerce_user_id="c-third"))
     untaught = CourseClass.objects.create(course=third, title="Untaught", starts_at=now,
                                           ends_at=now + timezone.timedelta(days=9), capacity=5, status="published")
+    nobody = CourseFactory()
+    CourseStaffFactory(course=nobody, role="content-creator")
     answer = _deliver(_message([_item(course, line="c"), _item(taught, product_type="class", line="k"),
-                                _item(untaught, product_type="class", line="u")]))
-    assert [r["status"] for r in answer["results"]] == ["granted"] * 3
+                                _item(untaught, product_type="class", line="u"), _item(nobody, line="n")]))
+    assert [r["status"] for r in answer["results"]] == ["granted"] * 4
     assert Enrollment.objects.get(course=course).instructor == earliest.user != later.user
+    assert Enrollment.objects.get(course=nobody, course_class=None).instructor is None
     assert Enrollment.objects.get(course_class=taught).instructor == teacher
     assert Enrollment.objects.get(course_class=untaught).instructor.commerce_user_id == "c-third"
     sent = {m["payload"]["externalId"]: m["payload"].get("instructorCommerceUserId")
             for m in outbox(Topic.ENROLLMENT_LIFECYCLE)}
-    assert sent == {str(course.pk): "c-earliest", str(taught.pk): "c-teacher", str(untaught.pk): "c-third"}
+    assert sent == {str(course.pk): "c-earliest", str(taught.pk): "c-teacher", str(untaught.pk): "c-third",
+                    str(nobody.pk): None}
