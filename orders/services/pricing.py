@@ -106,6 +106,11 @@ def cart_quote(*, cart: Cart, user_id, coupon_code: str | None = None, billing_c
                    discounts=discounts, coupon_code=code, country=country)
 
 
+def _dearest(amounts) -> int:
+    """The index of the largest amount (the first of equals): where a split's rounding remainder goes."""
+    return max(range(len(amounts)), key=lambda index: (amounts[index], -index))
+
+
 def _priced(*, items, products, currency, item_amounts, discounts, coupon_code, country) -> Quote:
     raw = []  # (item, product, part or None, unit_price, quantity, subtotal, discount)
     for item in items:
@@ -115,7 +120,9 @@ def _priced(*, items, products, currency, item_amounts, discounts, coupon_code, 
             # A catalog allocation may leave a rounding remainder below zero on a tiny bundle: weights stay >= 0.
             part_prices = [max(ZERO, quantize(part.allocated_price, currency)) for part in parts]
             part_prices = allocate(item_amounts[item.product_id], part_prices, currency)
-            part_discounts = allocate(discounts[item.product_id], [max(ZERO, p) for p in part_prices], currency)
+            # What rounding leaves over goes to the dearest part: the last may cost nothing (a discount above its price).
+            part_discounts = allocate(discounts[item.product_id], [max(ZERO, p) for p in part_prices], currency,
+                                      remainder_to=_dearest(part_prices))
             for part, price, discount in zip(parts, part_prices, part_discounts, strict=True):
                 raw.append((item, product, part, price, 1, price, discount))
         else:
