@@ -366,7 +366,8 @@ def _lease(*, message_id: uuid.UUID | str, now: datetime, force: bool) -> Outbox
         # set_config(..., true) lasts until this statement's own commit; inside a caller's transaction it
         # would last until the caller's, so there the lease commits (with the caller) as usual.
         async_commit = not connection.in_atomic_block
-        params["local_topics"] = [name for name, route in routes.TOPICS.items() if route_is_local(route)]
+        params["local_topics"] = _local_topics(settings.SERVES_COMMERCE, settings.SERVES_LMS,
+                                               settings.INTEGRATION_FORCE_HTTP)
         with connection.cursor() as cursor:
             cursor.execute(_pg_lease_sql(force=force, async_commit=async_commit), params)
             row = cursor.fetchone()
@@ -386,6 +387,12 @@ def _lease(*, message_id: uuid.UUID | str, now: datetime, force: bool) -> Outbox
             message_id=message.pk, number=message.attempts, transport=_transport_of(message.topic),
             started_at=now, outcome=DeliveryAttempt.Outcome.STARTED).pk
         return message
+
+
+@lru_cache(maxsize=8)
+def _local_topics(serves_commerce: bool, serves_lms: bool, force_http: bool) -> list[str]:
+    """The topics delivered in process, per value of the settings that decide it (routes.calls_in_process)."""
+    return [name for name, route in routes.TOPICS.items() if route_is_local(route)]
 
 
 @lru_cache(maxsize=8)

@@ -317,8 +317,14 @@ def _float_path(data: Any, path: str) -> str | None:
     return None
 
 
+# Values ``_plain`` keeps as they are, told by their exact type (an ErrorDetail is a str subclass, not a str).
+_PLAIN_LEAVES = frozenset({str, int, bool, Decimal, type(None)})
+
+
 def _plain(data: Any) -> Any:
     """DRF's nested ``OrderedDict``/``ReturnDict``/``ErrorDetail`` as plain dicts, lists and strings."""
+    if type(data) in _PLAIN_LEAVES:
+        return data
     if isinstance(data, dict):
         return {str(key): _plain(value) for key, value in data.items()}
     if isinstance(data, list | tuple):
