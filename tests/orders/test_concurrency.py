@@ -76,7 +76,9 @@ def test_two_pays_at_once_charge_once(buyer, products, lms, slow_gateway):
     order = _pending_order(buyer)
     results = _together(2, lambda _: order_pay(order_id=order.pk, user_id=buyer.pk, now=timezone.now(),
                                                payment_method="pm_card_visa").order.status)
-    assert results == [OrderStatus.PAID, OrderStatus.PAID]
+    # Both callers see the order paid: still "paid", or already "completed" when the first pay's in-process
+    # delivery of the grant has been answered by the time the second caller reads it.
+    assert set(results) <= {OrderStatus.PAID, OrderStatus.COMPLETED} and len(results) == 2
     assert GatewayIntent.objects.count() == 1  # one charge at the processor
     assert Payment.objects.filter(order=order).count() == 1
     assert OutboxMessage.objects.filter(aggregate_key=f"order:{order.pk}", topic="entitlement").count() == 1
