@@ -97,7 +97,8 @@ def demo_product():
     from integration.ports.catalog import catalog_port
     from integration.ports.learning import learning_port
 
-    for product in learning_port().catalog_export(limit=100).products:
+    # By name: the export's order (keyset on updatedAt) varies from one seed to the next.
+    for product in sorted(learning_port().catalog_export(limit=100).products, key=lambda p: (p.name, p.external_id)):
         if product.type != "course" or (product.metadata or {}).get("requiresApproval"):
             continue
         snapshot = catalog_port().product_by_external_id(external_id=product.external_id)
