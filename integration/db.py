@@ -8,7 +8,8 @@ decides between concurrent writers: on PostgreSQL the second waits for the
 first to commit, then writes nothing.
 
 ``update_together`` runs several UPDATE statements as one on PostgreSQL
-(the first ones as data-modifying ``WITH`` clauses), one after another elsewhere.
+(the first ones as data-modifying ``WITH`` clauses), one after another elsewhere;
+``insert_together`` does the same for new rows of several tables.
 
 The SQL text of an ``insert_ignore`` and of a :class:`RowUpdate` depends only on
 the model and the field names, so it is built once per process and reused: on
@@ -67,6 +68,38 @@ def _insert_ignore_sql(model: type[Model], names: tuple, conflict: tuple, return
     return sql, fields
 
 
+def insert_together(*rows: Model) -> None:
+    """Inserts new model instances (their primary keys set in Python), each table's rows together.
+
+    On PostgreSQL one statement: every table's INSERT but the last is a data-modifying ``WITH`` part
+    (foreign keys are checked at commit, deferred), its values the fields' ``get_db_prep_save``, names from
+    ``_meta``. Revenue's sale and its shares went in as ``create()`` and ``bulk_create()``: two round
+    trips and ~0.5 ms of the ORM's CPU. Elsewhere, ``bulk_create`` per table.
+    """
+    by_model: dict[type[Model], list[Model]] = {}
+    for row in rows:
+        by_model.setdefault(type(row), []).append(row)
+    if connection.vendor != "postgresql":
+        for model, objects in by_model.items():
+            model.objects.bulk_create(objects)
+        return
+    quote = connection.ops.quote_name
+    statements, params = [], []
+    for model, objects in by_model.items():
+        fields = model._meta.concrete_fields
+        one_row = f"({', '.join(['%s'] * len(fields))})"
+        statements.append(f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names from the models; values are parameters)
+                          f"VALUES {', '.join([one_row] * len(objects))}")
+        params.extend(field.get_db_prep_save(field.pre_save(row, True), connection)
+                      for row in objects for field in fields)
+    *withs, last = statements
+    sql = "".join(f"{'WITH' if index == 0 else ','} w{index} AS ({part}) " for index, part in enumerate(withs)) + last
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    for row in rows:
+        row._state.adding, row._state.db = False, connection.alias
+
+
 @dataclass(frozen=True)
 class RowUpdate:
     """``model.objects.filter(pk=pk, **where).update(**values)`` as a statement whose text is built once.
@@ -105,6 +138,8 @@ def _row_update_sql(model: type[Model], names: tuple, where: tuple, vendor: str)
     set_fields = [meta.get_field(name) for name in names]
     where_fields = [meta.get_field(name) for name in where]
     for f in set_fields:
+        # A field with Django's ``get_placeholder`` hook (GIS geometry, say) needs SQL around its ``%s`` that
+        # this fixed text does not write; an inherited or non-concrete one lives in another table.
         if not f.concrete or f.model is not model or hasattr(f, "get_placeholder"):
             raise ValueError(f"RowUpdate cannot write {model.__name__}.{f.name}")
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in set_fields)

@@ -165,15 +165,10 @@ def _process_in_transaction(*, idempotency_key: str, topic: str, body_sha256: st
             return answered
         entry_id = _take_over_stale(existing, now=now, lease_expires_at=lease_expires_at).pk
     encoded = encode_json(run())
-    body = _wire_types(encoded)
+    body = json.loads(encoded)  # the answer as it looks after a trip over the wire (to_json_types), from bytes kept
     done = {"state": InboxEntry.State.DONE, "response": body, "status_code": 200, "completed_at": timezone.now()}
     return InboxResult(status_code=200, body=body, replayed=False, done=RowUpdate(InboxEntry, entry_id, done),
                        encoded=encoded)
-
-
-def _wire_types(encoded: bytes) -> dict:
-    """The answer as it looks after one trip over the wire (``to_json_types``, from bytes already encoded)."""
-    return json.loads(encoded)
 
 
 def _insert_claim(*, idempotency_key: str, topic: str, body_sha256: str, now: datetime,

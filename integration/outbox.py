@@ -320,7 +320,7 @@ _LEASE_FIELDS = tuple(name.strip() for name in _LEASE_RETURNS.split(","))
 
 
 @lru_cache(maxsize=16)
-def _lease_sql(*, force: bool, skip_locked: bool, vendor: str = "") -> str:
+def _lease_sql(*, force: bool, skip_locked: bool, vendor: str) -> str:
     """The lease as one UPDATE: due, free, first in line for its aggregate, and attempts counted.
 
     Its text depends only on the model and the flags: built once per process (``vendor`` is in the cache's key).

@@ -27,10 +27,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Model, Q
+from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
-from integration.db import insert_ignore
+from integration.db import insert_ignore, insert_together
 from integration.money import quantize, to_decimal
 from integration.outbox import outbox_send
 from integration.topics import Topic
@@ -269,7 +269,7 @@ def _sale_emit(*, facts: EnrollmentFacts, now: datetime) -> tuple[RevenueSale, l
         if is_held:
             split["hold"] = True
         splits.append(split)
-    _rows_insert(sale, *shares)
+    insert_together(sale, *shares)
     event = {"eventId": sale.event_id, "type": event_type, "orderId": sale.order_id,
              "productExternalId": str(payload.get("externalId") or config_id), "totalAmount": total,
              "currency": currency, "splits": splits, "occurredAt": occurred_at}
@@ -279,39 +279,6 @@ def _sale_emit(*, facts: EnrollmentFacts, now: datetime) -> tuple[RevenueSale, l
     if instructor_id and not config.instructor_commerce_user_id and amounts[Recipient.INSTRUCTOR]:
         payee_role_ensure(commerce_user_id=instructor_id, now=now, course_ids=(config_id,))
     return sale, shares
-
-
-def _rows_insert(*rows: Model) -> None:
-    """Inserts new model instances (their primary keys set in Python), each table's rows together.
-
-    On PostgreSQL one statement: every table's INSERT but the last is a data-modifying ``WITH`` part
-    (foreign keys are checked at commit, deferred), its values the fields' ``get_db_prep_save``, names from
-    ``_meta``. A sale and its shares went in as ``create()`` and ``bulk_create()``: two round trips and
-    ~0.5 ms of the ORM's CPU. Elsewhere, ``bulk_create`` per table.
-    """
-    by_model: dict[type[Model], list[Model]] = {}
-    for row in rows:
-        by_model.setdefault(type(row), []).append(row)
-    connection = transaction.get_connection()
-    if connection.vendor != "postgresql":
-        for model, objects in by_model.items():
-            model.objects.bulk_create(objects)
-        return
-    quote = connection.ops.quote_name
-    statements, params = [], []
-    for model, objects in by_model.items():
-        fields = model._meta.concrete_fields
-        one_row = f"({', '.join(['%s'] * len(fields))})"
-        statements.append(f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names from the models; values are parameters)
-                          f"VALUES {', '.join([one_row] * len(objects))}")
-        params.extend(field.get_db_prep_save(field.pre_save(row, True), connection)
-                      for row in objects for field in fields)
-    *withs, last = statements
-    sql = "".join(f"{'WITH' if index == 0 else ','} w{index} AS ({part}) " for index, part in enumerate(withs)) + last
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-    for row in rows:
-        row._state.adding, row._state.db = False, connection.alias
 
 
 def _description(recipient: str, config: RevenueConfig, folded: list[str]) -> str:
