@@ -8,9 +8,10 @@ The fee is Stripe's US card price, 2.9 % + 0.30.
 import secrets
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from integration.db import insert_ignore
 from integration.money import quantize
 from orders.errors import InvalidPaymentMethod, UnknownPaymentIntent
 from orders.gateways.base import (
@@ -29,6 +30,8 @@ NEEDS_ACTION = frozenset({"pm_card_authenticationRequired", "pm_card_threeDSecur
                           "pm_card_authenticationRequiredOnSetup"})
 FEE_RATE = Decimal("0.029")
 FEE_FIXED = Decimal("0.30")
+INTENT_FIELDS = ("intent_id", "idempotency_key", "payment_method", "amount", "currency", "status",
+                 "client_secret", "refunded", "created_at")
 
 
 def test_fee(amount: Decimal, currency: str) -> Decimal:
@@ -48,16 +51,17 @@ class TestGateway(PaymentGateway):
             status = REQUIRES_ACTION
         else:
             raise InvalidPaymentMethod(details={"paymentMethod": payment_method[:64]})
-        # The first charge under a key is one INSERT; a repeated key meets the unique constraint and answers
-        # what the first charge did (as Stripe does).
+        # The first charge under a key is one INSERT (its own transaction: no BEGIN and COMMIT of ours
+        # around it, no savepoint); a repeated key writes nothing and answers what the first charge did
+        # (as Stripe does). Two charges at once under one key: the second waits for the first's commit.
         intent_id = "tpi_" + secrets.token_hex(12)
-        try:
-            with transaction.atomic():
-                intent = TestGatewayIntent.objects.create(
-                    intent_id=intent_id, idempotency_key=idempotency_key, payment_method=payment_method,
-                    amount=amount, currency=currency, status=status,
-                    client_secret=f"{intent_id}_secret_{secrets.token_hex(12)}", created_at=timezone.now())
-        except IntegrityError:  # the key was charged before (or at the same moment): the first one's answer
+        intent = TestGatewayIntent(
+            intent_id=intent_id, idempotency_key=idempotency_key, payment_method=payment_method, amount=amount,
+            currency=currency, status=status, client_secret=f"{intent_id}_secret_{secrets.token_hex(12)}",
+            refunded=Decimal("0"), created_at=timezone.now())
+        written = insert_ignore(TestGatewayIntent, [{name: getattr(intent, name) for name in INTENT_FIELDS}],
+                                conflict=["idempotency_key"])
+        if not written:  # the key was charged before (or at the same moment): the first one's answer
             intent = TestGatewayIntent.objects.get(idempotency_key=idempotency_key)
         return self._answer(intent)
 

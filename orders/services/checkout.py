@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from integration.db import insert_together
 from orders import remote
 from orders.errors import AlreadyOwned, CartDuplicateItem, CartEmpty
 from orders.gateways import gateway_name
@@ -54,18 +55,19 @@ def checkout_create(*, user_id, now: datetime, coupon_code: str | None = None, b
         for stale in unpaid:
             if stale.pk not in busy:
                 order_cancel(order=stale, now=now, actor="system:checkout", reason="replaced by a newer checkout")
-    order = Order.objects.create(
+    order = Order(
         number=_order_number(), user_id=user_id, status=OrderStatus.PENDING, currency=quote.currency,
         subtotal=quote.subtotal, discount=quote.discount, tax=quote.tax, total=quote.total,
         coupon_code=quote.coupon_code, billing_country=quote.billing_country, tax_name=quote.tax_name,
         tax_rate=quote.tax_rate, tax_inclusive=quote.tax_inclusive, gateway=gateway_name(),
         cart_fingerprint=fingerprint, created_at=now, updated_at=now)
-    OrderLine.objects.bulk_create([
+    # The order and its lines in one statement on PostgreSQL (both keys are made here, in Python).
+    insert_together(order, *(
         OrderLine(order=order, position=index, product_id=line.product_id, bundle_product_id=line.bundle_product_id,
                   bundle_name=line.bundle_name, product_type=line.product_type, external_id=line.external_id,
                   name=line.name, unit_price=line.unit_price, quantity=line.quantity, subtotal=line.subtotal,
                   discount=line.discount, tax=line.tax, total=line.total)
-        for index, line in enumerate(quote.lines, start=1)])
+        for index, line in enumerate(quote.lines, start=1)))
     if quote.coupon_code:
         per_item: dict[str, object] = {}
         for item, product in quote.items:
