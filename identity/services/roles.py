@@ -17,6 +17,7 @@ from identity import caching
 from identity.errors import InvalidRole, ReasonRequired, RoleNotGrantable, UserInactive, UserNotFound
 from identity.models import STORED_ROLES, Role, RoleAuditLog, User, UserRole
 from identity.selectors import user_roles
+from integration.mail import send_templated_email
 
 SERVICE_ACTOR_PREFIX = "service:"
 SYSTEM_ACTOR_PREFIX = "system:"
@@ -75,6 +76,21 @@ def _forget_identity(user_id: str) -> None:
     transaction.on_commit(lambda: caching.user_identity_forget(user_id))
 
 
+_ROLE_WORDS = {
+    Role.PAYEE: ("payee", "you receive your share of the sales of the courses you teach or create, and payouts "
+                          "of it."),
+    Role.COMMERCE_ADMIN: ("commerce admin", "you can open the store's administration (orders, refunds, "
+                                            "products, coupons, payouts)."),
+}
+
+
+def _role_email(user: User, role: str, template: str) -> None:
+    """A security notice to the person whose roles changed, after the commit."""
+    label, meaning = _ROLE_WORDS.get(role, (role, ""))
+    send_templated_email(to=user.email, template=template,
+                         context={"role": str(role), "role_label": label, "role_meaning": meaning})
+
+
 @transaction.atomic
 def role_grant(*, user_id, role: str, reason: str, actor: str, metadata: dict | None = None) -> RoleChange:
     _check_role(role=role, actor=actor, reason=reason)
@@ -92,6 +108,10 @@ def role_grant(*, user_id, role: str, reason: str, actor: str, metadata: dict | 
     RoleAuditLog.objects.create(user_id=user.pk, role=role, action=RoleAuditLog.Action.GRANT, actor=actor[:255],
                                 reason=reason[:1000], metadata=metadata or {}, changed=changed)
     _forget_identity(str(user.pk))
+    if changed and not (role == Role.PAYEE and actor.startswith((SERVICE_ACTOR_PREFIX, SYSTEM_ACTOR_PREFIX))):
+        # A payee role the LMS grants comes with its revenue-share email, which says more; the platform's
+        # account (a system grant) is nobody's inbox.
+        _role_email(user, role, "identity/role_granted")
     return RoleChange(user_id=str(user.pk), commerce_roles=user_roles(user_id=user.pk), changed=changed)
 
 
@@ -103,4 +123,6 @@ def role_revoke(*, user_id, role: str, reason: str, actor: str, metadata: dict |
     RoleAuditLog.objects.create(user_id=user.pk, role=role, action=RoleAuditLog.Action.REVOKE, actor=actor[:255],
                                 reason=reason[:1000], metadata=metadata or {}, changed=bool(deleted))
     _forget_identity(str(user.pk))
+    if deleted and user.is_active and not actor.startswith(SYSTEM_ACTOR_PREFIX):
+        _role_email(user, role, "identity/role_revoked")
     return RoleChange(user_id=str(user.pk), commerce_roles=user_roles(user_id=user.pk), changed=bool(deleted))

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Max
 
+from integration.mail import send_templated_email
 from integration.money import quantize
 from learning import remote
 from learning.errors import DepartmentInvalid, InvalidAnswers, InvalidStatusChange
@@ -28,6 +29,7 @@ from learning.models import (
     Question,
     QuestionKind,
 )
+from learning.web import lms_url
 
 # The fields whose change the store shows (and therefore re-sends while published).
 SHOWN_FIELDS = {"title", "description", "suggested_price", "currency", "duration_weeks", "thumbnail_url",
@@ -190,11 +192,31 @@ def course_archive(*, course: Course, now: datetime) -> Course:
 
 @transaction.atomic
 def course_staff_assign(*, course: Course, user: LmsUser, role: str, now: datetime) -> CourseStaff:
-    staff, _ = CourseStaff.objects.get_or_create(course=course, user=user, role=role, defaults={"assigned_at": now})
+    staff, created = CourseStaff.objects.get_or_create(course=course, user=user, role=role,
+                                                       defaults={"assigned_at": now})
     if "staff" not in user.user_types:
         user.user_types = [*user.user_types, "staff"]
         user.save(update_fields=["user_types", "updated_at"])
+    if created:
+        _staff_email(course=course, user=user, role=role)
     return staff
+
+
+_COURSE_ROLE_WORDS = {
+    "instructor": ("an", "instructor", "you see its learners, grade their exams and record your interactions "
+                                       "with them."),
+    "content-creator": ("a", "content creator", "you edit its lessons and exams."),
+}
+
+
+def _staff_email(*, course: Course, user: LmsUser, role: str) -> None:
+    """Tells the person they were put on a course's staff (after the commit)."""
+    if not user.is_active or not user.email or user.email.endswith("@invalid"):
+        return
+    article, label, meaning = _COURSE_ROLE_WORDS.get(role, ("a", role, ""))
+    send_templated_email(to=user.email, template="lms_course_staff_assigned", context={
+        "title": course.title, "role": role, "role_article": article, "role_label": label,
+        "role_meaning": meaning, "teach_url": lms_url(f"/lms/teach/courses/{course.pk}/")})
 
 
 @transaction.atomic

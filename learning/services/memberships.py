@@ -6,10 +6,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from integration.mail import send_templated_email
 from learning import remote
 from learning.errors import DepartmentInvalid, LmsUserNotFound
 from learning.models import Department, LmsUser, LmsUserType, Membership, StaffRole
 from learning.services.users import lms_user_sync_from_commerce
+from learning.web import lms_url
 
 
 def lms_user_for_email(*, email: str, now: datetime) -> LmsUser:
@@ -53,7 +55,31 @@ def membership_grant(*, user: LmsUser, department: Department, role: str, grante
         user.save(update_fields=["user_types", "updated_at"])
     if created:
         _role_change_send(membership=membership, event="membership.granted", now=now)
+        _membership_email(membership=membership)
     return membership
+
+
+_STAFF_ROLE_WORDS = {
+    StaffRole.INSTRUCTOR: ("an", "instructor", "you teach its courses: learners, grading and interactions.",
+                           "/lms/teach/"),
+    StaffRole.CONTENT_ADMIN: ("a", "content admin", "you manage its courses, programs, classes and exams.",
+                              "/lms/admin/"),
+    StaffRole.DEPARTMENT_ADMIN: ("a", "department admin", "you manage everything in it: people, courses, "
+                                 "programs, classes and enrollment approvals.", "/lms/admin/"),
+    StaffRole.BILLING_ADMIN: ("a", "billing admin", "you see and set how the revenue of its courses is shared.",
+                              "/lms/revenue/"),
+}
+
+
+def _membership_email(*, membership: Membership) -> None:
+    """A notice to the person given a staff role (after the commit): who may do what is a security matter."""
+    user = membership.user
+    if not user.is_active or not user.email or user.email.endswith("@invalid"):
+        return
+    article, label, meaning, path = _STAFF_ROLE_WORDS[membership.role]
+    send_templated_email(to=user.email, template="lms_membership_granted", context={
+        "role": membership.role, "role_article": article, "role_label": label, "role_meaning": meaning,
+        "department": membership.department.name, "area_url": lms_url(path)})
 
 
 @transaction.atomic

@@ -167,10 +167,7 @@ def payout_mark_failed(*, payout_id, reason: str, now: datetime) -> Payout:
 
 
 def _email(payout: Payout, template: str) -> None:
-    payee = remote.payee_get(user_id=payout.payee_user_id)
-    if payee is None:
-        return
-    send_templated_email(to=payee.email, template=template, context={
+    _payee_email(payout.payee_user_id, template, {
         "amount": format_money(payout.amount, payout.currency), "destination": payout.destination,
         "payout_id": str(payout.id), "failure_reason": payout.failure_reason, "method": payout.get_method_display()})
 
@@ -191,9 +188,10 @@ def next_payout_date(*, schedule: PayoutSchedule, today: date) -> date:
     return date(year, month, schedule.day)
 
 
-def payout_run(*, now: datetime) -> dict[str, int]:
+def payout_run(*, now: datetime, rows=None) -> dict[str, int]:
     """One payout per payee and currency whose payout day is today and whose available balance reaches
-    their minimum. Safe to run many times a day: a payee is paid at most once per day (``run_key``)."""
+    their minimum. Safe to run many times a day: a payee is paid at most once per day (``run_key``).
+    ``rows(iterable)`` wraps the balances looked at (``manage.py payouts_run``'s progress bar)."""
     today = now.date()
     run_key = f"run:{today.isoformat()}"
     counts = {"paid": 0, "failed": 0, "awaiting_confirmation": 0, "blocked": 0, "below_minimum": 0}
@@ -201,7 +199,7 @@ def payout_run(*, now: datetime) -> dict[str, int]:
     candidates = (PayoutBalance.objects.filter(available__gt=0).exclude(payee_user_id=platform_id or "")
                   .order_by("payee_user_id", "currency").values_list("payee_user_id", "currency", "available"))
     schedules = {s.payee_user_id: s for s in PayoutSchedule.objects.all()}
-    for payee_user_id, currency, available in candidates.iterator():
+    for payee_user_id, currency, available in (rows(candidates.iterator()) if rows else candidates.iterator()):
         schedule = schedules.get(payee_user_id, DEFAULT_SCHEDULE)
         if next_payout_date(schedule=schedule, today=today) != today:
             continue
@@ -227,10 +225,7 @@ def payout_run(*, now: datetime) -> dict[str, int]:
 
 def _tax_info_reminder(*, payee_user_id: str, available: Decimal, currency: str) -> None:
     """Sent on the payee's payout day only (so at most once a week or a month)."""
-    payee = remote.payee_get(user_id=payee_user_id)
-    if payee is not None:
-        send_templated_email(to=payee.email, template="payouts/tax_info_needed",
-                             context={"amount": format_money(available, currency)})
+    _payee_email(payee_user_id, "payouts/tax_info_needed", {"amount": format_money(available, currency)})
 
 
 # --- Holds ------------------------------------------------------------------------
@@ -242,8 +237,10 @@ def payout_hold_place(*, payee_user_id: str, reason: str, actor: str, now: datet
                                                              released_at__isnull=True).first()
     if existing:
         return existing
-    return PayoutHold.objects.create(payee_user_id=payee_user_id, reason=reason[:500] or "held by an admin",
+    hold = PayoutHold.objects.create(payee_user_id=payee_user_id, reason=reason[:500] or "held by an admin",
                                      created_by=actor[:254], created_at=now)
+    _payee_email(payee_user_id, "payouts/payouts_held")  # the reason is the team's note, not in the email
+    return hold
 
 
 @transaction.atomic
@@ -255,4 +252,12 @@ def payout_hold_release(*, payee_user_id: str, actor: str, now: datetime) -> Pay
     hold.released_at = now
     hold.released_by = actor[:254]
     hold.save(update_fields=["released_at", "released_by"])
+    _payee_email(payee_user_id, "payouts/payouts_resumed")
     return hold
+
+
+def _payee_email(payee_user_id: str, template: str, context: dict | None = None) -> None:
+    """Sent after the commit; an erased or deactivated account (not found) is written to by nobody."""
+    payee = remote.payee_get(user_id=payee_user_id)
+    if payee is not None:
+        send_templated_email(to=payee.email, template=template, context=context)

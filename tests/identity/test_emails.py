@@ -46,3 +46,42 @@ def test_a_password_reset_email_carries_the_reset_link(client):
     client.post("/account/password/reset/", {"email": user.email})
     html = html_of(mail.outbox[-1])
     assert "Choose a new password" in html and "/account/password/reset/key/" in html
+
+
+def test_a_commerce_role_granted_or_revoked_is_a_notice_after_the_commit(django_capture_on_commit_callbacks):
+    from identity.services.roles import role_grant, role_revoke
+
+    user, admin = UserFactory(verified=True), str(UserFactory().pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        role_grant(user_id=user.pk, role="commerce-admin", reason="new hire", actor=admin)
+        assert mail.outbox == []
+        role_grant(user_id=user.pk, role="commerce-admin", reason="again", actor=admin)  # no change, no email
+    (granted,) = mail.outbox
+    assert granted.to == [user.email]
+    assert granted.subject == f"You are now a commerce admin at {settings.SITE_NAME}"
+    assert "/admin/" in granted.body and "every role change is recorded" in html_of(granted)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        role_revoke(user_id=user.pk, role="commerce-admin", reason="left", actor=admin)
+        role_revoke(user_id=user.pk, role="commerce-admin", reason="again", actor=admin)  # nothing left
+    assert len(mail.outbox) == 2
+    assert mail.outbox[-1].subject == f"Your commerce admin role at {settings.SITE_NAME} has ended"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        role_grant(user_id=user.pk, role="payee", reason="teaches", actor=admin)
+    payee = mail.outbox[-1]
+    assert payee.subject == f"You are now a payee at {settings.SITE_NAME}" and "/payouts/" in html_of(payee)
+
+
+def test_a_payee_role_the_lms_grants_is_told_by_its_revenue_share_email_instead(django_capture_on_commit_callbacks):
+    from identity.services.roles import actor_for_service, actor_for_system, role_grant, role_revoke
+
+    user = UserFactory(verified=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        role_grant(user_id=user.pk, role="payee", reason="revenue share", actor=actor_for_service("lms"))
+        role_revoke(user_id=user.pk, role="payee", reason="cleanup", actor=actor_for_system("tests"))
+    assert mail.outbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        role_grant(user_id=user.pk, role="payee", reason="revenue share", actor=actor_for_service("lms"))
+        role_revoke(user_id=user.pk, role="payee", reason="no share left", actor=actor_for_service("lms"))
+    assert [m.subject for m in mail.outbox] == [f"Your payee role at {settings.SITE_NAME} has ended"]
