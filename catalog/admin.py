@@ -23,6 +23,7 @@ from catalog.models import (
 from catalog.services.bundles import bundle_create, bundle_items_set
 from catalog.services.coupons import coupon_create, coupon_update, coupons_deactivate
 from catalog.services.products import product_price_override, products_archive
+from integration.admin import ReadOnlyAdmin
 from integration.errors import ApplicationError
 
 
@@ -295,33 +296,31 @@ class CouponAdmin(ServiceSavedAdmin):
 
 
 @admin.register(CouponRedemption)
-class CouponRedemptionAdmin(admin.ModelAdmin):
+class CouponRedemptionAdmin(ReadOnlyAdmin):
     list_display = ("coupon", "order_id", "user_id", "discount", "currency", "status", "redeemed_at")
     list_filter = ("status", "currency")
     search_fields = ("coupon__code", "order_id", "user_id")
     list_select_related = ("coupon",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    date_hierarchy = "redeemed_at"
 
 
 @admin.register(ReconcileRun)
-class ReconcileRunAdmin(admin.ModelAdmin):
+class ReconcileRunAdmin(ReadOnlyAdmin):
     list_display = ("started_at", "full", "updated_since", "checked", "fixed", "failed", "error")
     list_filter = ("full",)
     search_fields = ("error",)
+    date_hierarchy = "started_at"
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(PriceChange)
+class PriceChangeAdmin(ReadOnlyAdmin):
+    """Every price change of every product, the audit trail of who changed which price and why (a product's
+    own page shows its history inline)."""
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    list_display = ("created_at", "product", "old_price", "new_price", "override", "actor", "reason")
+    list_filter = (("override", admin.EmptyFieldListFilter), "product__type")
+    search_fields = ("product__name", "product__external_id", "=product__id", "actor", "reason")
+    list_select_related = ("product",)
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+

@@ -22,17 +22,7 @@ from identity.models import (
 from identity.services.roles import actor_for_user, role_grant, role_revoke
 from identity.services.service_clients import service_client_upsert
 from identity.services.tokens import family_revoke
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from integration.admin import ReadOnlyAdmin
 
 
 class RoleFilter(admin.SimpleListFilter):

@@ -14,6 +14,20 @@ def _pretty(data) -> str:
                        json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For every app's records that only its services write (ledgers, audit logs, receipts of what was
+    handled): listed, searched and filtered in the admin, never added, changed or deleted there."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ReadOnlyAdminMixin:
     """Records of what happened are never edited by hand; admin actions go through the services."""
 

@@ -7,16 +7,19 @@ from django.utils import timezone
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
+from integration.admin import ReadOnlyAdmin
 from integration.errors import ApplicationError
 from learning.models import (
     Certificate,
     Course,
     CourseClass,
+    CourseCompletion,
     CourseStaff,
     Department,
     Enrollment,
     EntitlementLine,
     Exam,
+    ExamAttempt,
     Interaction,
     LegacyCredential,
     LegacyHashBackup,
@@ -29,6 +32,7 @@ from learning.models import (
 )
 from learning.services import catalog as catalog_services
 from learning.services.enrollments import enrollment_approve, enrollment_reject, enrollment_revoke
+from learning.services.memberships import membership_grant, membership_revoke
 
 
 def _algorithm(encoded: str) -> str:
@@ -95,7 +99,7 @@ class LmsUserAdmin(admin.ModelAdmin):
 
 
 @admin.register(LegacyHashBackup)
-class LegacyHashBackupAdmin(admin.ModelAdmin):
+class LegacyHashBackupAdmin(ReadOnlyAdmin):
     """Read-only: backups are written by migrate_lms_identities and used by rollback_identity_phase."""
 
     list_display = ["email", "lms_user_id", "batch_id", "backed_up_at", "restored_at"]
@@ -108,15 +112,6 @@ class LegacyHashBackupAdmin(admin.ModelAdmin):
     @admin.display(description="hash algorithm")
     def algorithm(self, obj):
         return _algorithm(obj.password_hash)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- the LMS proper -----------------------------------------------------------
@@ -182,8 +177,9 @@ class ProgramCourseInline(admin.TabularInline):
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
     list_display = ["title", "department", "kind", "status", "suggested_price", "currency"]
-    list_filter = ["status", "kind"]
-    search_fields = ["title", "=id"]
+    list_filter = ["status", "kind", "requires_approval", "currency"]
+    search_fields = ["title", "=id", "department__name"]
+    list_select_related = ["department"]
     readonly_fields = ["id", "status", "published_at", "created_at", "updated_at"]
     inlines = [ProgramCourseInline]
     actions = ["publish", "archive"]
@@ -202,9 +198,11 @@ class ProgramAdmin(admin.ModelAdmin):
 @admin.register(CourseClass)
 class CourseClassAdmin(admin.ModelAdmin):
     list_display = ["title", "course", "starts_at", "capacity", "instructor", "status"]
-    list_filter = ["status"]
-    search_fields = ["title", "course__title"]
+    list_filter = ["status", "starts_at"]
+    search_fields = ["title", "course__title", "instructor__email"]
     raw_id_fields = ["course", "instructor"]
+    list_select_related = ["course", "instructor"]
+    date_hierarchy = "starts_at"
 
 
 class QuestionInline(admin.TabularInline):
@@ -217,28 +215,77 @@ class ExamAdmin(admin.ModelAdmin):
     list_display = ["title", "course", "pass_mark", "max_attempts"]
     search_fields = ["title", "course__title"]
     raw_id_fields = ["course"]
+    list_select_related = ["course"]
     inlines = [QuestionInline]
 
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "department", "role", "granted_at"]
-    list_filter = ["role"]
+    list_filter = ["role", "granted_at"]
     search_fields = ["user__email", "department__name"]
     raw_id_fields = ["user", "department", "granted_by"]
+    list_select_related = ["user", "department"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)  # revoke and grant instead
+
+    def save_model(self, request, obj, form, change):
+        saved = membership_grant(user=obj.user, department=obj.department, role=obj.role,
+                                 granted_by=obj.granted_by, now=timezone.now())
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        membership_revoke(membership=obj, now=timezone.now())
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            self.delete_model(request, membership)
+
+
+@admin.register(CourseStaff)
+class CourseStaffAdmin(admin.ModelAdmin):
+    """Who teaches or writes which course. Added through the course service (the person is told by email)."""
+
+    list_display = ["user", "course", "role", "assigned_at"]
+    list_filter = ["role", "assigned_at"]
+    search_fields = ["user__email", "course__title", "=course__id"]
+    raw_id_fields = ["user", "course"]
+    list_select_related = ["user", "course"]
+    fields = ["course", "user", "role"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)  # remove and add instead
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = catalog_services.course_staff_assign(course=obj.course, user=obj.user, role=obj.role,
+                                                      now=timezone.now()).pk
+
+    def delete_model(self, request, obj):
+        catalog_services.course_staff_remove(course=obj.course, user=obj.user, role=obj.role)
+
+    def delete_queryset(self, request, queryset):
+        for staff in queryset.select_related("course", "user"):
+            self.delete_model(request, staff)
 
 
 @admin.register(Enrollment)
 class EnrollmentAdmin(admin.ModelAdmin):
     list_display = ["user", "course", "program", "status", "source", "commerce_order_id", "granted_at", "expires_at"]
     list_filter = ["status", "source", "granted_at"]
-    search_fields = ["user__email", "commerce_order_id", "commerce_order_item_id", "=id", "course__title"]
+    search_fields = ["user__email", "commerce_order_id", "commerce_order_item_id", "=id", "course__title",
+                     "program__title"]
     list_select_related = ["user", "course", "program"]
     readonly_fields = [f.name for f in Enrollment._meta.fields]
     actions = ["approve", "reject", "revoke"]
+    date_hierarchy = "granted_at"
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: Commerce and revenue are told, a deleted row tells nobody
 
     @admin.action(description="Approve (sends enrollment.status)")
     def approve(self, request, queryset):
@@ -262,21 +309,58 @@ class EntitlementLineAdmin(admin.ModelAdmin):
     list_filter = ["state", "result_status"]
     search_fields = ["line_key", "order_id", "order_item_id", "commerce_user_id"]
     readonly_fields = [f.name for f in EntitlementLine._meta.fields]
+    list_select_related = ["enrollment__user", "enrollment__course", "enrollment__program"]
+    date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record that Commerce's order line was granted: a repeat grant reads it
+
 
 @admin.register(Certificate)
 class CertificateAdmin(admin.ModelAdmin):
-    list_display = ["code", "title", "holder_email", "issued_at"]
+    list_display = ["code", "title", "holder_email", "grade", "issued_at"]
+    list_filter = ["issued_at"]
     search_fields = ["code", "holder_email", "title"]
     readonly_fields = [f.name for f in Certificate._meta.fields]
+    date_hierarchy = "issued_at"
+
+    def has_add_permission(self, request):
+        return False  # issued on completion, never by hand
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its public page verifies it: a certificate stays
 
 
 @admin.register(Interaction)
 class InteractionAdmin(admin.ModelAdmin):
     list_display = ["enrollment", "instructor", "kind", "quantity", "occurred_at"]
-    list_filter = ["kind"]
-    search_fields = ["enrollment__user__email", "instructor__email"]
+    list_filter = ["kind", "occurred_at"]
+    search_fields = ["enrollment__user__email", "instructor__email", "enrollment__course__title"]
     raw_id_fields = ["enrollment", "instructor", "recorded_by"]
+    list_select_related = ["enrollment__user", "enrollment__course", "enrollment__program", "instructor"]
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(ExamAttempt)
+class ExamAttemptAdmin(ReadOnlyAdmin):
+    """What learners did: written by the LMS as they learn, read here, never changed by hand."""
+
+    list_display = ["exam", "user", "number", "status", "score_percent", "passed", "submitted_at", "graded_at"]
+    list_filter = ["status", "passed", "submitted_at"]
+    search_fields = ["user__email", "exam__title", "exam__course__title"]
+    list_select_related = ["exam", "user"]
+    date_hierarchy = "submitted_at"
+    exclude = ["answers", "points"]
+
+
+@admin.register(CourseCompletion)
+class CourseCompletionAdmin(ReadOnlyAdmin):
+    list_display = ["user", "course", "grade", "completed_at"]
+    list_filter = ["completed_at"]
+    search_fields = ["user__email", "course__title"]
+    list_select_related = ["user", "course"]
+    date_hierarchy = "completed_at"
+

@@ -172,10 +172,12 @@ class OrderAdmin(admin.ModelAdmin):
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     list_display = ["order", "attempt", "gateway", "status", "amount", "currency", "fee", "intent_id", "created_at"]
-    list_filter = ["status", "gateway", "currency"]
+    list_filter = ["status", "gateway", "currency", "created_at", "failure_code"]
     search_fields = ["intent_id", "transaction_id", "order__number", "=order__id"]
     readonly_fields = [field.name for field in Payment._meta.fields]
     list_select_related = ["order"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False
@@ -198,6 +200,7 @@ class RefundAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in Refund._meta.fields]
     inlines = [RefundLineInline]
     list_select_related = ["order"]
+    date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
         return False
@@ -209,7 +212,7 @@ class RefundAdmin(admin.ModelAdmin):
 @admin.register(TaxRate)
 class TaxRateAdmin(admin.ModelAdmin):
     list_display = ["country", "name", "rate", "inclusive", "active", "updated_at"]
-    list_filter = ["active", "inclusive"]
+    list_filter = ["active", "inclusive", "country"]
     search_fields = ["country", "name"]
     actions = ["activate", "deactivate"]
 
@@ -227,20 +230,28 @@ class TaxRateAdmin(admin.ModelAdmin):
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):
     list_display = ["event_id", "type", "intent_id", "outcome", "received_at"]
-    list_filter = ["type"]
+    list_filter = ["type", "outcome"]
     search_fields = ["event_id", "intent_id"]
     readonly_fields = [field.name for field in StripeEvent._meta.fields]
+    date_hierarchy = "received_at"
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record that an event was handled: deleting it would handle the event again
 
 
 @admin.register(EnrollmentStatusReceipt)
 class EnrollmentStatusReceiptAdmin(admin.ModelAdmin):
     list_display = ["enrollment_id", "event", "order_id", "order_item_id", "outcome", "received_at"]
-    list_filter = ["event"]
+    list_filter = ["event", "outcome"]
     search_fields = ["enrollment_id", "order_id", "order_item_id"]
     readonly_fields = [field.name for field in EnrollmentStatusReceipt._meta.fields]
+    date_hierarchy = "received_at"
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record that a status was applied: deleting it would apply the status again

@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from integration.admin import ReadOnlyAdmin
 from integration.errors import ApplicationError
 from payouts.models import (
     LedgerPosting,
@@ -10,8 +11,10 @@ from payouts.models import (
     PayoutAccount,
     PayoutBalance,
     PayoutHold,
+    PayoutSchedule,
     PendingAmount,
     RevenueLedgerEntry,
+    RevenueRelease,
     TaxInfo,
 )
 from payouts.services.payouts import (
@@ -21,17 +24,6 @@ from payouts.services.payouts import (
     payout_mark_paid,
     payout_send,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class EntryInline(admin.TabularInline):
@@ -66,6 +58,7 @@ class RevenueLedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ["=payee_user_id", "=event_id", "=order_id", "product_id"]
     list_select_related = ["posting"]
     show_full_result_count = False
+    date_hierarchy = "created_at"
 
     @admin.display(description="kind", ordering="posting__kind")
     def posting_kind(self, entry):
@@ -109,6 +102,7 @@ class PayoutHoldAdmin(admin.ModelAdmin):
     list_filter = [("released_at", admin.EmptyFieldListFilter)]
     search_fields = ["=payee_user_id", "reason", "created_by"]
     fields = ["payee_user_id", "reason"]
+    date_hierarchy = "created_at"
     actions = ["release_holds"]
 
     def has_change_permission(self, request, obj=None):
@@ -170,8 +164,30 @@ class PayoutAdmin(ReadOnlyAdmin):
 class PendingAmountAdmin(ReadOnlyAdmin):
     list_display = ["payee_user_id", "amount", "currency", "state", "reason", "product_id", "sold_at", "available_on"]
     list_filter = ["state", "currency", "reason"]
-    search_fields = ["=payee_user_id", "=event_id", "=order_id"]
+    search_fields = ["=payee_user_id", "=event_id", "=order_id", "product_id"]
     show_full_result_count = False
+    date_hierarchy = "sold_at"
+
+
+@admin.register(RevenueRelease)
+class RevenueReleaseAdmin(ReadOnlyAdmin):
+    """Each release or forfeit the LMS decided, once per event and payee, with the posting it made."""
+
+    list_display = ["created_at", "action", "payee_user_id", "amount", "currency", "event_id", "posting"]
+    list_filter = ["action", "currency"]
+    search_fields = ["=payee_user_id", "=event_id"]
+    list_select_related = ["posting"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(PayoutSchedule)
+class PayoutScheduleAdmin(ReadOnlyAdmin):
+    """Payees set their schedule on their payout settings page; shown here to answer "when am I paid?"."""
+
+    list_display = ["payee_user_id", "frequency", "day", "minimum_amount", "updated_at"]
+    list_filter = ["frequency"]
+    search_fields = ["=payee_user_id"]
 
 
 @admin.register(PayoutAccount)

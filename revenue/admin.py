@@ -3,21 +3,9 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from integration.admin import ReadOnlyAdmin
 from revenue.models import EnrollmentFacts, RevenueConfig, RevenueSale, RevenueShare, RoleMapping
 from revenue.services.lifecycle import enrollment_settle
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the services only (the pages and API change configs; events change sales)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(RevenueConfig)
@@ -25,6 +13,7 @@ class RevenueConfigAdmin(ReadOnlyAdmin):
     list_display = ["product_title", "product_type", "external_id", "instructor_bps", "creator_bps", "affiliate_bps",
                     "platform_bps", "basis", "release_policy", "effective_date", "end_date", "superseded_at"]
     list_filter = ["product_type", "basis", "release_policy", "effective_date"]
+    date_hierarchy = "effective_date"
     search_fields = ["external_id", "product_title", "instructor_email", "creator_email", "affiliate_email"]
 
 
@@ -52,6 +41,8 @@ class RevenueSaleAdmin(ReadOnlyAdmin):
     list_filter = ["event_type", "state", "release_policy", "basis", "currency"]
     search_fields = ["event_id", "enrollment_id", "order_id", "external_id", "product_title"]
     inlines = [RevenueShareInline]
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
     actions = [settle_again]
 
 
@@ -59,8 +50,9 @@ class RevenueSaleAdmin(ReadOnlyAdmin):
 class RevenueShareAdmin(ReadOnlyAdmin):
     list_display = ["sale", "recipient", "payee_commerce_user_id", "amount", "refunded_amount", "status", "decided_at"]
     list_filter = ["status", "recipient", "held"]
-    search_fields = ["payee_commerce_user_id", "sale__event_id", "sale__order_id"]
+    search_fields = ["payee_commerce_user_id", "sale__event_id", "sale__order_id", "sale__product_title"]
     list_select_related = ["sale"]
+    show_full_result_count = False
 
 
 @admin.register(EnrollmentFacts)

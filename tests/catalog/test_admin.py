@@ -90,3 +90,44 @@ def test_a_coupon_the_service_refuses_goes_back_to_the_form_and_is_not_logged(ad
         "is_active": "on"})
     assert response.status_code == 302 and response["Location"] == "/admin/catalog/coupon/add/"
     assert not Coupon.objects.exists() and not LogEntry.objects.exists()
+
+
+def _catalog(count: int) -> None:
+    import uuid
+
+    from django.utils import timezone
+
+    from catalog.models import CouponRedemption
+    from catalog.services.products import product_price_override
+
+    for _ in range(count):
+        a, b = ProductFactory(suggested_price=Decimal("100.00")), ProductFactory()
+        product_price_override(product_id=a.pk, price=Decimal("80.00"), actor="admin", reason="sale",
+                               now=timezone.now())
+        bundle_of(a, b, price=Decimal("150.00"), name=f"Bundle {uuid.uuid4().hex[:6]}")
+        coupon = CouponFactory()
+        CouponRedemption.objects.create(coupon=coupon, user_id="u-1", order_id=str(uuid.uuid4()),
+                                        discount=Decimal("5.00"), currency="USD", redeemed_at=timezone.now())
+
+
+def test_the_catalog_lists_cost_the_same_for_two_rows_as_for_six(admin_client, django_assert_max_num_queries):
+    from tests.admin_lists import assert_lists_flat
+
+    _catalog(2)
+    names = ["product", "bundle", "coupon", "couponredemption", "pricechange", "reconcilerun"]
+    assert_lists_flat(admin_client, [f"/admin/catalog/{name}/" for name in names], more=lambda: _catalog(4),
+                      max_queries=django_assert_max_num_queries, most=14)  # a commerce-admin's roles are read
+
+
+def test_the_price_history_of_every_product_is_searchable_and_read_only(admin_client):
+    product = ProductFactory(name="Rust for beginners", suggested_price=Decimal("100.00"))
+    admin_client.post(f"/admin/catalog/product/{product.pk}/change/",
+                      {"price_override": "70.00", "override_reason": "launch week",
+                       "price_changes-TOTAL_FORMS": "0", "price_changes-INITIAL_FORMS": "0"})
+    ProductFactory(name="Go in depth")
+    page = admin_client.get("/admin/catalog/pricechange/", {"q": "rust"}).content.decode()
+    assert "launch week" in page and "Rust for beginners" in page
+    assert "launch week" not in admin_client.get("/admin/catalog/pricechange/", {"q": "go in"}).content.decode()
+    change = PriceChange.objects.get()
+    assert admin_client.get(f"/admin/catalog/pricechange/{change.pk}/delete/").status_code == 403
+    assert admin_client.get("/admin/catalog/pricechange/add/").status_code == 403

@@ -132,3 +132,22 @@ def test_revoking_a_token_family_in_the_admin(client, superuser):
     client.force_login(superuser)
     client.post("/admin/identity/tokenfamily/", {"action": "revoke", "_selected_action": [pair.family_id]})
     assert token_validate(token=pair.access)["error"]["code"] == "REVOKED_TOKEN"
+
+
+def _people(count: int) -> None:
+    for _ in range(count):
+        user = UserFactory(verified=True)
+        UserRole.objects.create(user=user, role="payee", granted_by="system:tests")
+        RoleAuditLogFactory(user_id=user.pk)
+        token_pair_issue(user=user)
+
+
+def test_the_identity_lists_cost_the_same_for_two_people_as_for_eight(client, superuser,
+                                                                       django_assert_max_num_queries):
+    from tests.admin_lists import assert_lists_flat
+
+    client.force_login(superuser)
+    _people(2)
+    names = ["user", "userrole", "roleauditlog", "tokenfamily", "serviceclientauditlog", "lmsaccountlink"]
+    assert_lists_flat(client, [f"/admin/identity/{name}/" for name in names], more=lambda: _people(6),
+                      max_queries=django_assert_max_num_queries)

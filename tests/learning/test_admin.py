@@ -34,3 +34,123 @@ def test_hash_backups_are_read_only(admin_client):
     assert backup.password_hash.split("$", 1)[1].encode() not in detail.content
     assert admin_client.get(f"{base}add/").status_code == 403
     assert admin_client.post(f"{base}{backup.pk}/delete/").status_code == 403
+
+
+# --- the LMS proper: every list bounded, records read-only, staff changes through the services ----------------
+
+from datetime import timedelta  # noqa: E402
+
+from django.core import mail  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from learning.models import (  # noqa: E402
+    Certificate,
+    CourseClass,
+    CourseCompletion,
+    CourseStaff,
+    EntitlementLine,
+    ExamAttempt,
+    Interaction,
+    Membership,
+)
+from tests.admin_lists import assert_lists_flat  # noqa: E402
+from tests.learning.factories import (  # noqa: E402
+    CourseFactory,
+    CourseStaffFactory,
+    EnrollmentFactory,
+    ExamFactory,
+    MembershipFactory,
+    ProgramFactory,
+)
+
+LMS_LISTS = ["course", "program", "courseclass", "exam", "membership", "coursestaff", "enrollment", "entitlementline",
+             "certificate", "interaction", "examattempt", "coursecompletion", "lmsuser", "department"]
+
+
+def _learning(count: int) -> None:
+    """``count`` of each: a course with its class, exam, staff and a department admin; a learner enrolled (once
+    in the program too), granted by an order line, interacted with, attempted the exam, completed, certified."""
+    now = timezone.now()
+    for n in range(count):
+        course = CourseFactory()
+        staff = CourseStaffFactory(course=course)
+        MembershipFactory(department=course.department)
+        CourseClass.objects.create(course=course, title=f"Class {n}", starts_at=now, ends_at=now + timedelta(days=9),
+                                   capacity=5, instructor=staff.user)
+        exam = ExamFactory(course=course)
+        enrollment = EnrollmentFactory(course=course, commerce_order_id=f"order-{n}-{course.pk}")
+        EnrollmentFactory(user=enrollment.user, course=None, program=ProgramFactory(department=course.department))
+        EntitlementLine.objects.create(line_key=f"key-{course.pk}", order_id=enrollment.commerce_order_id,
+                                       product_type="course", external_id=str(course.pk),
+                                       commerce_user_id=enrollment.user.commerce_user_id, state="granted",
+                                       enrollment=enrollment, result_status="granted")
+        Interaction.objects.create(enrollment=enrollment, instructor=staff.user, kind="discussion_reply",
+                                   recorded_by=staff.user, occurred_at=now)
+        ExamAttempt.objects.create(exam=exam, user=enrollment.user, number=1, status="graded", submitted_at=now,
+                                   score_percent=80, passed=True)
+        CourseCompletion.objects.create(user=enrollment.user, course=course, completed_at=now)
+        Certificate.objects.create(code=f"CODE-{course.pk.hex[:8]}", user=enrollment.user, course=course,
+                                   enrollment=enrollment, title=course.title, holder_email=enrollment.user.email,
+                                   issued_at=now)
+
+
+def test_every_lms_list_costs_the_same_for_two_rows_as_for_six(admin_client, django_assert_max_num_queries):
+    _learning(2)
+    assert_lists_flat(admin_client, [f"/admin/learning/{name}/" for name in LMS_LISTS], more=lambda: _learning(4),
+                      max_queries=django_assert_max_num_queries)
+
+
+def test_lms_lists_search_and_filter(admin_client):
+    _learning(2)
+    first, second = EntitlementLine.objects.select_related("enrollment__user").order_by("created_at")[:2]
+    for name, query in (("enrollment", first.enrollment.user.email), ("entitlementline", first.order_id),
+                        ("certificate", first.enrollment.user.email), ("interaction", first.enrollment.user.email),
+                        ("examattempt", first.enrollment.user.email), ("coursecompletion", first.enrollment.user.email)):
+        page = admin_client.get(f"/admin/learning/{name}/", {"q": query}).content.decode()
+        assert first.enrollment.user.email in page and second.enrollment.user.email not in page, name
+    for name in ("enrollment", "entitlementline", "certificate", "interaction", "examattempt", "coursecompletion",
+                 "courseclass", "lmsuser"):
+        assert b'class="toplinks"' in admin_client.get(f"/admin/learning/{name}/").content, name  # by date
+
+
+def test_learners_records_are_not_deleted_or_made_by_hand(admin_client):
+    _learning(1)
+    for name, obj in (("enrollment", EntitlementLine.objects.get().enrollment), ("entitlementline",
+                      EntitlementLine.objects.get()), ("certificate", Certificate.objects.get()),
+                      ("examattempt", ExamAttempt.objects.get()), ("coursecompletion", CourseCompletion.objects.get())):
+        assert admin_client.get(f"/admin/learning/{name}/{obj.pk}/delete/").status_code == 403, name
+    for name in ("enrollment", "entitlementline", "certificate", "examattempt", "coursecompletion"):
+        assert admin_client.get(f"/admin/learning/{name}/add/").status_code == 403, name
+
+
+def test_course_staff_added_in_the_admin_goes_through_the_service_and_is_emailed(
+        admin_client, django_capture_on_commit_callbacks):
+    course = CourseFactory(title="Databases")
+    person = LmsUserFactory(email="new.teacher@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/admin/learning/coursestaff/add/", {
+            "course": str(course.pk), "user": str(person.pk), "role": "instructor"})
+    assert response.status_code == 302, response.content[:3000]
+    staff = CourseStaff.objects.get(course=course, user=person)
+    person.refresh_from_db()
+    assert "staff" in person.user_types  # what the service adds
+    assert [m.subject for m in mail.outbox] == ["You are now an instructor of Databases"]
+    assert admin_client.get(f"/admin/learning/coursestaff/{staff.pk}/change/").status_code == 200  # view only
+    admin_client.post(f"/admin/learning/coursestaff/{staff.pk}/delete/", {"post": "yes"})
+    assert not CourseStaff.objects.filter(pk=staff.pk).exists()
+
+
+def test_a_membership_added_in_the_admin_goes_through_the_service(admin_client, django_capture_on_commit_callbacks):
+    from tests.learning.factories import department
+
+    school = department("School of Law")
+    person = LmsUserFactory(email="dean@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/admin/learning/membership/add/", {
+            "user": str(person.pk), "department": str(school.pk), "role": "department-admin",
+            "granted_at_0": "2026-01-01", "granted_at_1": "10:00:00"})
+    assert response.status_code == 302, response.content[:3000]
+    membership = Membership.objects.get(user=person, department=school)
+    assert [m.subject for m in mail.outbox] == ["You are now a department admin in School of Law"]
+    admin_client.post(f"/admin/learning/membership/{membership.pk}/delete/", {"post": "yes"})
+    assert not Membership.objects.filter(pk=membership.pk).exists()
