@@ -18,18 +18,23 @@ def _is_tty(stream: TextIO | None) -> bool:
 
 
 def progress(iterable: Iterable[T], *, total: int | None = None, desc: str = "",
-             stdout: TextIO | None = None, every: int | None = None) -> Iterator[T]:
+             stdout: TextIO | None = None, every: int | None = None, quiet: bool = False,
+             unit: str = "row") -> Iterator[T]:
     """Yields from ``iterable`` while showing how far along it is.
 
     On a terminal this is a tqdm bar; otherwise (CI, logs, ``call_command``) a line
     ``desc: n/total`` every ``every`` items (about every 10 % by default), so logs
-    stay readable.
+    stay readable; with ``quiet`` nothing at all off a terminal (for a command whose
+    own lines already say what it did).
     """
     stream = stdout if stdout is not None else sys.stderr
     if total is None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]
     if _is_tty(stream):
-        yield from tqdm(iterable, total=total, desc=desc, file=stream, unit="row", dynamic_ncols=True)
+        yield from tqdm(iterable, total=total, desc=desc, file=stream, unit=unit, dynamic_ncols=True)
+        return
+    if quiet:
+        yield from iterable
         return
     step = every or max(1, (total or 1000) // 10)
     started = time.monotonic()

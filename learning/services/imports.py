@@ -101,8 +101,9 @@ def _import_row(row: dict, *, now: datetime, allowed) -> RowReport:
     return RowReport(0, email, course_id or program_id, outcome, enrollment_id=str(opened.enrollment.pk))
 
 
-def enrollments_import(*, text: str, dry_run: bool, now: datetime, allowed=None) -> list[RowReport]:
-    """Imports the CSV ``text``; ``allowed(course_or_program) -> bool`` limits it to the actor's departments."""
+def enrollments_import(*, text: str, dry_run: bool, now: datetime, allowed=None, rows=None) -> list[RowReport]:
+    """Imports the CSV ``text``; ``allowed(course_or_program) -> bool`` limits it to the actor's departments;
+    ``rows(iterable)`` wraps the rows as they are read (the command's progress bar)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     headers = {name.strip() for name in (reader.fieldnames or [])}
     if "email" not in headers or not headers & {"courseId", "programId"}:
@@ -110,7 +111,8 @@ def enrollments_import(*, text: str, dry_run: bool, now: datetime, allowed=None)
     reports: list[RowReport] = []
     try:
         with transaction.atomic():
-            for number, row in enumerate(reader, start=2):
+            numbered = enumerate(reader, start=2)
+            for number, row in (rows(numbered) if rows else numbered):
                 if number > MAX_ROWS + 1:
                     reports.append(RowReport(number, "", "", "refused", f"more than {MAX_ROWS} rows; split the file"))
                     break

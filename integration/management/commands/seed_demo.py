@@ -1,8 +1,13 @@
-"""Idempotent demo data: each served app seeds its own part through its registered "seed.*" provider."""
+"""Idempotent demo data: each served app seeds its own part through its registered "seed.*" provider.
+
+On a terminal a progress bar (on stderr) counts the apps seeded; off one (CI, ``call_command``) the headings
+alone say how far it got.
+"""
 
 from django.core.management.base import BaseCommand
 
 from integration import registry
+from integration.progress import progress
 
 # Apps seed in dependency order: accounts first, then the LMS content that is
 # published into the catalog, then the sales that need both.
@@ -19,7 +24,7 @@ class Command(BaseCommand):
         if not ordered:
             self.stdout.write("No app in this deployment has demo data to load.")
             return
-        for name in ordered:
+        for name in progress(ordered, desc="Seeding", stdout=self.stderr, quiet=True, unit="app"):
             self.stdout.write(self.style.MIGRATE_HEADING(f"Seeding {name.removeprefix('seed.')}"))
             seeders[name](stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({', '.join(n.removeprefix('seed.') for n in ordered)})."))

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from integration.progress import progress
 from learning.services.imports import enrollments_import
 
 
@@ -19,7 +20,10 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{file}: no such file")
-        reports = enrollments_import(text=path.read_text(encoding="utf-8-sig"), dry_run=dry_run, now=timezone.now())
+        text = path.read_text(encoding="utf-8-sig")
+        lines = max(0, len(text.strip().splitlines()) - 1)  # a bar on a terminal (quoted line breaks aside)
+        reports = enrollments_import(text=text, dry_run=dry_run, now=timezone.now(), rows=lambda numbered: progress(
+            numbered, total=lines, desc="Importing", stdout=self.stderr, quiet=True))
         counts: dict[str, int] = {}
         for report in reports:
             counts[report.outcome] = counts.get(report.outcome, 0) + 1
