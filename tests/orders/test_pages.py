@@ -118,6 +118,8 @@ def test_receipt_html_and_pdf_from_one_template(client, buyer, buy, lms):
     client.force_login(buyer)
     html = client.get(f"/orders/{order.pk}/receipt/").content.decode()
     assert order.number in html and "TVA 20 %" in html and "included in the prices" in html and "$199.00" in html
+    # The receipt is a page of its own (no base.html): without its icon the browser asks /favicon.ico, a 404.
+    assert re.search(r'<link rel="icon"[^>]+href="/static/favicon[^"]*\.svg"', html)
     pdf = client.get(f"/orders/{order.pk}/receipt.pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
 
