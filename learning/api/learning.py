@@ -6,7 +6,7 @@ for the department (or course) it touches; learners reach only their own enrollm
 
 from django.db.models import Q
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -31,6 +31,7 @@ from learning.models import (
     CourseStaffRole,
     Department,
     Enrollment,
+    EnrollmentStatus,
     Exam,
     InteractionKind,
     Lesson,
@@ -103,9 +104,12 @@ class DepartmentListApi(LmsApi):
         name = serializers.CharField(max_length=200)
         parentId = serializers.UUIDField(required=False, allow_null=True)
 
-    @extend_schema(operation_id="lms_departments_list", tags=["lms"], responses={200: DepartmentOutput(many=True)})
+    @extend_schema(operation_id="lms_departments_list", tags=["lms"], responses={200: DepartmentOutput(many=True)},
+                   parameters=[OpenApiParameter("q", str, description="search in the departments' names")])
     def get(self, request):
         queryset = departments_where(user=request.user, right=Right.COURSE_READ)
+        if q := request.query_params.get("q", "").strip():
+            queryset = queryset.filter(name__icontains=q)
         return self.paginate(queryset, DepartmentOutput, ordering="path")
 
     @extend_schema(operation_id="lms_departments_create", tags=["lms"], request=InputSerializer,
@@ -472,9 +476,17 @@ class EnrollmentOutput(serializers.Serializer):
 
 
 class MyEnrollmentsApi(LmsApi):
-    @extend_schema(operation_id="lms_me_enrollments", tags=["lms"], responses={200: EnrollmentOutput(many=True)})
+    @extend_schema(operation_id="lms_me_enrollments", tags=["lms"], responses={200: EnrollmentOutput(many=True), 400: ERROR},
+                   parameters=[OpenApiParameter("status", str, enum=EnrollmentStatus.values, many=True,
+                                                description="only these (default: pending, active, completed "
+                                                            "and expired); repeat for more than one")])
     def get(self, request):
-        rows = selectors.my_enrollments(user=request.user)
+        statuses = request.query_params.getlist("status")
+        unknown = sorted(set(statuses) - set(EnrollmentStatus.values))
+        if unknown:
+            raise serializers.ValidationError({"status": [f"Unknown status {', '.join(unknown)}; one of "
+                                                          f"{', '.join(EnrollmentStatus.values)}."]})
+        rows = selectors.my_enrollments(user=request.user, statuses=statuses or None)
         return Response({"results": EnrollmentOutput(rows, many=True).data, "next": None, "previous": None})
 
 
