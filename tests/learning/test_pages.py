@@ -52,6 +52,27 @@ def test_my_courses_shows_progress_bars_with_bounded_queries(client, enrollments
     assert 'value="33"' in html and "1 of 3 lessons" in html
 
 
+def test_my_courses_links_only_what_opens_and_counts_in_plain_english(client):
+    user = LmsUserFactory()
+    active = EnrollmentFactory(user=user, course=_course_with(1))
+    pending = EnrollmentFactory(user=user, course=_course_with(2), status="pending")
+    lms_login(client, user)
+    html = client.get("/lms/").content.decode()
+    assert "0 of 1 lesson ·" in html and "0 of 2 lessons ·" in html
+    assert f'href="/lms/enrollments/{active.pk}/"' in html
+    # The pending enrollment's page answers 403 (nothing opens yet): its card says so and links nowhere.
+    assert f"/lms/enrollments/{pending.pk}/" not in html and pending.course.title in html
+    assert client.get(f"/lms/enrollments/{pending.pk}/", follow=True).status_code == 403
+    player = client.get(f"/lms/courses/{active.course_id}/").content.decode()
+    assert "0 of 1 lesson done" in player
+    web = department("Web")
+    course = _course_with(0)  # its exam: 2 attempts, 1 question
+    course.department = web
+    course.save()
+    lms_login(client, MembershipFactory(department=web, role="content-admin").user)
+    assert "2 attempts · 1 question</li>" in client.get(f"/lms/teach/courses/{course.pk}/").content.decode()
+
+
 @pytest.mark.parametrize("lessons", [2, 30])
 def test_the_player_makes_a_bounded_number_of_queries(client, lessons, django_assert_max_num_queries):
     enrollment = EnrollmentFactory(course=_course_with(lessons))
