@@ -2,18 +2,11 @@
 unknown status is a clear 400, never a 500)."""
 
 import pytest
-from rest_framework.test import APIClient
 
-from tests.learning.conftest import lms_login
 from tests.learning.factories import CourseFactory, EnrollmentFactory, LmsUserFactory, MembershipFactory, department
+from tests.learning.test_api_learning import _client
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user):
-    client = APIClient(enforce_csrf_checks=False)
-    lms_login(client, user)
-    return client
 
 
 def test_departments_are_searched_by_name(django_assert_max_num_queries):
