@@ -3,7 +3,13 @@ unknown status is a clear 400, never a 500)."""
 
 import pytest
 
-from tests.learning.factories import CourseFactory, EnrollmentFactory, LmsUserFactory, MembershipFactory, department
+from tests.learning.factories import (
+    CourseFactory,
+    EnrollmentFactory,
+    LmsUserFactory,
+    MembershipFactory,
+    department,
+)
 from tests.learning.test_api_learning import _client
 
 pytestmark = pytest.mark.django_db
