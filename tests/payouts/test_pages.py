@@ -29,6 +29,8 @@ def test_the_dashboard_shows_balances_dates_chart_and_courses(signed_in, django_
     assert response.status_code == 200
     assert "$30.00" in html and "$7.00" in html  # available, pending (held)
     assert "After the learner completes the course" in html
+    # The held share's reason in words, as the ledger shows it (it printed the code "instructor_share").
+    assert "$7.00 · instructor share · course-b" in html and "instructor_share" not in html
     assert 'id="earnings-chart" data-chart=' in html and "payouts/dashboard.js" in html
     assert "course-a" in html and "course-b" in html
     assert "Add your tax information" in html  # why nothing is paid out
