@@ -156,9 +156,22 @@ def exam_attempt_grade(*, attempt: ExamAttempt, grader: LmsUser, points: dict, n
     attempt.status = AttemptStatus.GRADED
     attempt.graded_at, attempt.graded_by = now, grader
     attempt.save(update_fields=["points", "score_percent", "passed", "status", "graded_at", "graded_by"])
+    _graded_email(attempt)
     if attempt.passed:
         course_completion_check(user=attempt.user, course=attempt.exam.course, now=now)
     return attempt
+
+
+def _graded_email(attempt: ExamAttempt) -> None:
+    """The learner waited for an instructor's grading: the result, after the commit."""
+    user, exam = attempt.user, attempt.exam
+    if not user.is_active or not user.email or user.email.endswith("@invalid"):
+        return
+    send_templated_email(to=user.email, template="lms_exam_graded", context={
+        "exam": exam.title, "title": exam.course.title, "score": f"{attempt.score_percent:.0f}",
+        "passed": bool(attempt.passed), "pass_mark": exam.pass_mark,
+        "attempts_left": max(0, exam.max_attempts - attempt.number),
+        "course_url": lms_url(f"/lms/courses/{exam.course_id}/")})
 
 
 def course_rule_met(*, user: LmsUser, course: Course) -> tuple[bool, Decimal | None]:

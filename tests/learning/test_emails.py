@@ -83,3 +83,28 @@ def test_a_department_role_is_a_notice_with_what_it_allows(django_capture_on_com
     assert "enrollment approvals" in message.body and "/lms/admin/" in message.body
     html = html_of(message)
     assert "<strong>School of Technology</strong>" in html and "every role change is recorded" in html
+
+
+@pytest.mark.parametrize("points, passed, subject", [
+    (2, True, "You passed Final exam: 100%"), (0, False, "Your Final exam result: 0%")])
+def test_a_learner_waiting_for_a_grade_is_emailed_the_result(django_capture_on_commit_callbacks, points, passed,
+                                                             subject):
+    from learning.services.progress import exam_attempt_grade, exam_attempt_submit
+    from tests.learning.factories import EnrollmentFactory, ExamFactory, QuestionFactory
+
+    course = CourseFactory(title="Django in depth")
+    exam = ExamFactory(course=course, title="Final exam", max_attempts=3, pass_mark=50)
+    choice = QuestionFactory(exam=exam, position=1)
+    short = QuestionFactory(exam=exam, position=2, kind="short_answer", choices=[], correct_choice=None, points=2)
+    enrollment = EnrollmentFactory(course=course, user=LmsUserFactory(email="student@example.com"))
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt = exam_attempt_submit(user=enrollment.user, exam=exam, now=timezone.now(),
+                                      answers={str(choice.pk): 1 if passed else 0, str(short.pk): "Because."})
+    assert not [m for m in mail.outbox if "exam" in m.subject.lower()]  # nothing graded yet: nothing said
+    with django_capture_on_commit_callbacks(execute=True):
+        exam_attempt_grade(attempt=attempt, grader=LmsUserFactory(), points={str(short.pk): points},
+                           now=timezone.now())
+    (graded,) = [m for m in mail.outbox if "Final exam" in m.subject]
+    assert graded.to == ["student@example.com"] and graded.subject == subject
+    assert f"/lms/courses/{course.pk}/" in graded.body and "Django in depth" in html_of(graded)
+    assert ("2 attempts left" in graded.body) is not passed
