@@ -29,6 +29,7 @@ from learning.models import (
     Question,
     QuestionKind,
 )
+from learning.services.users import lms_user_mailable
 from learning.web import lms_url
 
 # The fields whose change the store shows (and therefore re-sends while published).
@@ -211,7 +212,7 @@ _COURSE_ROLE_WORDS = {
 
 def _staff_email(*, course: Course, user: LmsUser, role: str) -> None:
     """Tells the person they were put on a course's staff (after the commit)."""
-    if not user.is_active or not user.email or user.email.endswith("@invalid"):
+    if not lms_user_mailable(user):
         return
     article, label, meaning = _COURSE_ROLE_WORDS.get(role, ("a", role, ""))
     send_templated_email(to=user.email, template="lms_course_staff_assigned", context={

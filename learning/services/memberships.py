@@ -10,7 +10,7 @@ from integration.mail import send_templated_email
 from learning import remote
 from learning.errors import DepartmentInvalid, LmsUserNotFound
 from learning.models import Department, LmsUser, LmsUserType, Membership, StaffRole
-from learning.services.users import lms_user_sync_from_commerce
+from learning.services.users import lms_user_mailable, lms_user_sync_from_commerce
 from learning.web import lms_url
 
 
@@ -74,7 +74,7 @@ _STAFF_ROLE_WORDS = {
 def _membership_email(*, membership: Membership) -> None:
     """A notice to the person given a staff role (after the commit): who may do what is a security matter."""
     user = membership.user
-    if not user.is_active or not user.email or user.email.endswith("@invalid"):
+    if not lms_user_mailable(user):
         return
     article, label, meaning, path = _STAFF_ROLE_WORDS[membership.role]
     send_templated_email(to=user.email, template="lms_membership_granted", context={

@@ -39,6 +39,7 @@ from learning.models import (
     QuestionKind,
 )
 from learning.services.enrollments import lifecycle_base
+from learning.services.users import lms_user_mailable
 from learning.web import lms_url
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -165,7 +166,7 @@ def exam_attempt_grade(*, attempt: ExamAttempt, grader: LmsUser, points: dict, n
 def _graded_email(attempt: ExamAttempt) -> None:
     """The learner waited for an instructor's grading: the result, after the commit."""
     user, exam = attempt.user, attempt.exam
-    if not user.is_active or not user.email or user.email.endswith("@invalid"):
+    if not lms_user_mailable(user):
         return
     send_templated_email(to=user.email, template="lms_exam_graded", context={
         "exam": exam.title, "title": exam.course.title, "score": f"{attempt.score_percent:.0f}",

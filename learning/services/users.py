@@ -69,6 +69,11 @@ def _email_follow(user: LmsUser, *, email: str | None, now: datetime) -> LmsUser
     return user
 
 
+def lms_user_mailable(user: LmsUser) -> bool:
+    """Whether an email may go to this person: active, with an address that is not an erased one."""
+    return bool(user.is_active and user.email and not user.email.endswith("@invalid"))
+
+
 def erased_email(user: LmsUser) -> str:
     return f"erased-{user.id}@invalid"
 
