@@ -48,29 +48,60 @@ class Difference:
 
 
 @dataclass
-class Comparison:
+class Compared:
+    """What every comparison of the paid order lines counts."""
+
     order_lines: int = 0
-    lms_lines: int = 0
     in_flight: int = 0
     differences: list[Difference] = field(default_factory=list)
 
 
 @dataclass
-class EnrollmentsReport:
-    first: Comparison
-    final: Comparison
+class Comparison(Compared):
+    lms_lines: int = 0
+
+
+@dataclass
+class Report:
+    """A job's two comparisons: before and after what it fixed."""
+
+    first: Compared
+    final: Compared
     fixed: list[str] = field(default_factory=list)  # what was done, one line each
+    left: list[str] = field(default_factory=list)  # notes on what is left (e.g. the messages not delivered)
 
     @property
     def ok(self) -> bool:
         return not self.final.differences
 
 
-def _pages(fetch, *, page_size: int) -> Iterator:
+def report_write(report: Report, *, stdout, unfixed_message: str | None = None) -> int:
+    """Prints what a job found, fixed and left (after its own headline); raises while differences are left."""
+    first = report.first
+    for difference in first.differences:
+        stdout.write(f"  FOUND {difference.kind}: {difference.text}\n")
+    for line in report.fixed:
+        stdout.write(f"  {line}\n")
+    for difference in report.final.differences:
+        stdout.write(f"  UNFIXED {difference.kind}: {difference.text}\n")
+    for note in report.left:
+        stdout.write(f"  {note}\n")
+    left = len(report.final.differences)
+    stdout.write(f"  {len(first.differences)} difference(s) found, {max(len(first.differences) - left, 0)} fixed, "
+                 f"{left} left\n")
+    if left:
+        raise ReconcileDifferencesError(unfixed_message, details={
+            "differences": left, "kinds": sorted({d.kind for d in report.final.differences})})
+    return 0
+
+
+def keyset_walk(fetch, *, page_size: int, items: str = "lines") -> Iterator:
+    """Every item of a port's keyset-paged list (``fetch(after=, limit=)`` answering its ``items`` and
+    ``next_cursor``), one page in memory at a time."""
     cursor = None
     while True:
         page = fetch(after=cursor, limit=page_size)
-        yield from page.lines
+        yield from getattr(page, items)
         if not page.next_cursor:
             return
         cursor = page.next_cursor
@@ -82,11 +113,11 @@ def enrollments_compare(*, now: datetime, page_size: int = 500) -> Comparison:
 
     result = Comparison()
     lms: dict[str, EntitlementLineRef] = {}
-    for ref in _pages(learning_port().entitlement_lines, page_size=page_size):
+    for ref in keyset_walk(learning_port().entitlement_lines, page_size=page_size):
         result.lms_lines += 1
         lms[ref.order_item_id] = ref
     window = timedelta(minutes=settings.ENTITLEMENT_RESEND_AFTER_MINUTES)
-    for line in _pages(orders_port().paid_lines, page_size=page_size):
+    for line in keyset_walk(orders_port().paid_lines, page_size=page_size):
         result.order_lines += 1
         ref = lms.pop(line.line_id, None)
         difference = _line_difference(line, ref, now=now, window=window)
@@ -139,22 +170,26 @@ def _line_difference(line: PaidLine, ref: EntitlementLineRef | None, *, now: dat
     return None
 
 
-def _deliver_waiting(order_id: str, order_number: str) -> list[str]:
-    """The order's outbox messages still pending, delivered now in their order; what happened to each
+def deliver_waiting(aggregate_key: str, label: str) -> list[str]:
+    """The aggregate's outbox messages still pending, delivered now in their order; what happened to each
     ("FIXED" when it was delivered, "TRIED" when the receiver still did not take it)."""
     done = []
-    waiting = (OutboxMessage.objects.filter(aggregate_key=f"order:{order_id}", status=OutboxMessage.Status.PENDING)
+    waiting = (OutboxMessage.objects.filter(aggregate_key=aggregate_key, status=OutboxMessage.Status.PENDING)
                .order_by("id").values_list("message_id", "topic", "payload__event"))
     for message_id, topic, event in waiting:
         message = outbox_deliver_now(message_id=message_id)
         delivered = message.status == OutboxMessage.Status.DELIVERED
         outcome = "delivered" if delivered else f"still {message.status}: {message.last_error[:120]}"
-        done.append(f"{'FIXED' if delivered else 'TRIED'} order {order_number or order_id}: sent the waiting "
+        done.append(f"{'FIXED' if delivered else 'TRIED'} {label}: sent the waiting "
                     f"{event or topic} again now (attempt {message.attempts}, {outcome})")
     return done
 
 
-def enrollments_reconcile(*, now: datetime | None = None, page_size: int = 500) -> EnrollmentsReport:
+def _deliver_waiting(order_id: str, order_number: str) -> list[str]:
+    return deliver_waiting(f"order:{order_id}", f"order {order_number or order_id}")
+
+
+def enrollments_reconcile(*, now: datetime | None = None, page_size: int = 500) -> Report:
     now = now or timezone.now()
     first = enrollments_compare(now=now, page_size=page_size)
     fixed: list[str] = []
@@ -162,7 +197,7 @@ def enrollments_reconcile(*, now: datetime | None = None, page_size: int = 500) 
     for order_id, order_number in orders.items():
         fixed += _deliver_waiting(order_id, order_number)
     final = enrollments_compare(now=now, page_size=page_size) if fixed else first
-    return EnrollmentsReport(first=first, final=final, fixed=fixed)
+    return Report(first=first, final=final, fixed=fixed)
 
 
 def reconcile_enrollments_hook(*, stdout, full: bool = False, **_: object) -> int:
@@ -174,16 +209,4 @@ def reconcile_enrollments_hook(*, stdout, full: bool = False, **_: object) -> in
     first = report.first
     stdout.write(f"  {first.order_lines} paid order line(s) against {first.lms_lines} LMS entitlement line(s); "
                  f"{first.in_flight} in flight (paid within {settings.ENTITLEMENT_RESEND_AFTER_MINUTES} min)\n")
-    for difference in first.differences:
-        stdout.write(f"  FOUND {difference.kind}: {difference.text}\n")
-    for line in report.fixed:
-        stdout.write(f"  {line}\n")
-    for difference in report.final.differences:
-        stdout.write(f"  UNFIXED {difference.kind}: {difference.text}\n")
-    left = len(report.final.differences)
-    stdout.write(f"  {len(first.differences)} difference(s) found, {len(first.differences) - left} fixed, "
-                 f"{left} left\n")
-    if left:
-        raise ReconcileDifferencesError(details={"differences": left,
-                                                  "kinds": sorted({d.kind for d in report.final.differences})})
-    return 0
+    return report_write(report, stdout=stdout)

@@ -71,6 +71,8 @@ PORT_CALLS: dict[str, Route] = {r.name: r for r in [
           scope="users:read"),
     Route("payouts.personal_data", COMMERCE, "GET", "/api/v1/payouts/personal-data/{userId}", SERVICE_TOKEN,
           scope="users:read"),
+    Route("payouts.ledger_sales", COMMERCE, "GET", "/api/v1/payouts/ledger-sales", SERVICE_TOKEN,
+          scope="users:read"),
     Route("learning.legacy_report", LMS, "GET", "/api/v2/identity-migration/report", SERVICE_TOKEN,
           scope="users:read"),
     Route("learning.sso_user", LMS, "GET", "/api/v2/auth/sso/user", SERVICE_TOKEN, scope="users:read",

@@ -5,10 +5,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from orders.errors import OrderNotFound
-from orders.models import Cart, EntitlementStatus, Order, OrderEvent, OrderLine, OrderStatus
+from orders.models import Cart, EntitlementStatus, Order, OrderEvent, OrderLine, OrderStatus, Refund
 
 PAID_STATUSES = (OrderStatus.PAID, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED)
 HELD_ENTITLEMENTS = (EntitlementStatus.PENDING, EntitlementStatus.GRANTED, EntitlementStatus.PENDING_APPROVAL)
@@ -130,12 +130,16 @@ PAID_LINES_MAX_LIMIT = 1000
 
 def paid_lines_page(*, after: str | None = None, limit: int | None = None) -> dict:
     """One keyset page (by line id) of the lines of every order that was paid, refunded ones included:
-    ``OrdersPort.paid_lines``, what ``reconcile enrollments`` compares with the LMS. One query a page."""
+    ``OrdersPort.paid_lines``, what ``reconcile enrollments`` compares with the LMS and ``reconcile sales`` with
+    the payouts ledger. One query a page (the order's last refund read by a subquery)."""
     limit = max(1, min(int(limit or 500), PAID_LINES_MAX_LIMIT))
+    last_refund = Refund.objects.filter(order=OuterRef("order_id")).order_by("-created_at").values("created_at")[:1]
     lines = (OrderLine.objects.filter(order__status__in=(*PAID_STATUSES, OrderStatus.REFUNDED))
              .select_related("order").order_by("id")
-             .only("id", "order_id", "entitlement_status", "enrollment_id", "total", "refunded_amount",
-                   "order__number", "order__status", "order__paid_at", "order__last_grant_at", "order__grants_sent"))
+             .only("id", "order_id", "entitlement_status", "entitlement_answered_at", "enrollment_id", "external_id",
+                   "total", "tax", "refunded_amount", "order__number", "order__status", "order__paid_at", "order__last_grant_at",
+                   "order__grants_sent")
+             .annotate(refunded_at=Subquery(last_refund)))
     if after:
         lines = lines.filter(id__gt=uuid.UUID(str(after)))  # an internal caller's cursor: a bad one is a bug
     rows = list(lines[:limit + 1])
@@ -144,7 +148,9 @@ def paid_lines_page(*, after: str | None = None, limit: int | None = None) -> di
                        "orderStatus": line.order.status, "entitlementStatus": line.entitlement_status,
                        "enrollmentId": line.enrollment_id, "fullyRefunded": line.refunded_amount >= line.total > 0,
                        "paidAt": line.order.paid_at, "lastGrantAt": line.order.last_grant_at,
-                       "grantsSent": line.order.grants_sent} for line in page],
+                       "grantsSent": line.order.grants_sent, "externalId": line.external_id,
+                       "amount": line.revenue_amount, "answeredAt": line.entitlement_answered_at,
+                       "refundedAt": line.refunded_at} for line in page],
             "nextCursor": str(page[-1].id) if len(rows) > limit else None}
 
 

@@ -1,7 +1,7 @@
 """What payouts answers through integration: its message handlers, PayoutsPort, and the seed and reconcile hooks."""
 
 from integration import registry
-from integration.contracts.payouts import PayoutsPersonalData
+from integration.contracts.payouts import LedgerSalePage, PayoutsPersonalData
 from integration.ports.base import implement
 from integration.ports.payouts import PayoutsPort
 from integration.topics import Topic
@@ -15,6 +15,9 @@ class LocalPayouts(PayoutsPort):
         return PayoutsPersonalData(balances=tuple(data["balances"]), ledger=tuple(data["ledger"]),
                                    payouts=tuple(data["payouts"]), payout_account=data["payoutAccount"],
                                    tax_info=data["taxInfo"])
+
+    def ledger_sales(self, *, after: str | None = None, limit: int | None = None) -> LedgerSalePage:
+        return LedgerSalePage.from_wire(selectors.ledger_sales_page(after=after, limit=limit))
 
 
 def reconcile_ledger(*, stdout, full: bool = False) -> None:

@@ -1,14 +1,17 @@
 """Reads: balances (O(1), one row), pending dates, the ledger, earnings, payouts, statements, reconciliation."""
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, F, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from integration.contracts.payouts import LEDGER_SALES_MAX_LIMIT
+from integration.errors import ValidationFailedError
 from payouts.models import (
     PAYEE_ACCOUNTS,
     Account,
@@ -265,3 +268,32 @@ def ledger_reconcile(*, limit: int = 100) -> ReconcileReport:
                   .values_list("posting_id", flat=True)[:limit])
     report.unbalanced_postings = [str(posting_id) for posting_id in unbalanced]
     return report
+
+
+def ledger_sales_page(*, after: str | None = None, limit: int | None = None) -> dict:
+    """One keyset page (by posting id) of the ledger's sales and refunds, with what each moved through sales
+    clearing: ``PayoutsPort.ledger_sales``, what ``reconcile sales`` compares with the paid order lines. One
+    query a page (the clearing leg read by a subquery on the posting's legs)."""
+    from payouts.seed import DEMO_SALES  # seed imports the services, which import this module
+
+    limit = max(1, min(int(limit or 500), LEDGER_SALES_MAX_LIMIT))
+    clearing = (RevenueLedgerEntry.objects.filter(posting=OuterRef("pk"), account=Account.SALES_CLEARING)
+                .order_by().values("amount")[:1])
+    postings = (LedgerPosting.objects.filter(kind__in=(LedgerPosting.Kind.SALE, LedgerPosting.Kind.REFUND))
+                .order_by("id").annotate(gross=Subquery(clearing))
+                .values_list("id", "event_id", "event_type", "order_id", "product_id", "currency", "occurred_at",
+                             "original_event_id", "gross"))
+    if after:
+        try:
+            postings = postings.filter(id__gt=uuid.UUID(str(after)))
+        except ValueError:
+            raise ValidationFailedError(details={"after": ["Not a cursor this list gave out."]}) from None
+    rows = list(postings[:limit + 1])
+    page = rows[:limit]
+    demo = {event_id for event_id, *_ in DEMO_SALES}
+    return {"sales": [{"eventId": event_id, "type": event_type, "orderId": order_id, "productExternalId": product_id,
+                       "grossAmount": gross if gross is not None else ZERO, "currency": currency,
+                       "occurredAt": occurred_at, "originalEventId": original or None, "demo": event_id in demo}
+                      for _, event_id, event_type, order_id, product_id, currency, occurred_at, original, gross
+                      in page],
+            "nextCursor": str(page[-1][0]) if len(rows) > limit else None}

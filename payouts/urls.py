@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/payouts/", api.PayoutListApi.as_view(), name="payouts-api-payouts"),
     path("api/v1/payouts/statements/<str:period>.csv", api.StatementCsvApi.as_view(), name="payouts-api-statement"),
     path(django_path("payouts.personal_data"), api.PersonalDataApi.as_view(), name="payouts-api-personal-data"),
+    path(django_path("payouts.ledger_sales"), api.LedgerSalesApi.as_view(), name="payouts-api-ledger-sales"),
     path("payouts/", pages.dashboard, name="payouts-dashboard"),
     path("payouts/ledger/", pages.ledger, name="payouts-ledger"),
     path("payouts/history/", pages.payout_history, name="payouts-history"),

@@ -1,6 +1,7 @@
 """Orders' contracts (Commerce receives): enrollment status, ``002_…`` connector 2."""
 
 from datetime import datetime
+from decimal import Decimal
 
 from rest_framework import serializers
 
@@ -90,7 +91,10 @@ class OrdersPersonalData(WireModel):
 
 @frozen
 class PaidLine(WireModel):
-    """One line of an order that was paid (whatever happened since), as ``reconcile enrollments`` compares it."""
+    """One line of an order that was paid (whatever happened since), as ``reconcile enrollments`` and
+    ``reconcile sales`` compare it. ``amount``: what the line earns (its total less tax), the sale's gross the
+    LMS is told; ``answered_at``: the LMS's last answer that moved the line; ``refunded_at``: the order's last
+    refund, if any."""
 
     line_id: str
     order_id: str
@@ -102,6 +106,10 @@ class PaidLine(WireModel):
     paid_at: datetime | None = None
     last_grant_at: datetime | None = None
     grants_sent: int = 0
+    external_id: str = ""
+    amount: Decimal = Decimal(0)
+    answered_at: datetime | None = None
+    refunded_at: datetime | None = None
 
 
 @frozen

@@ -193,3 +193,56 @@ class PayoutsPersonalData(WireModel):
     payouts: tuple[dict, ...] = ()
     payout_account: dict | None = None
     tax_info: dict | None = None
+
+
+# --- PayoutsPort.ledger_sales: what `reconcile sales` compares with the paid order lines ---------
+
+LEDGER_SALES_MAX_LIMIT = 1000
+LEDGER_SALE_TYPES = ["course_sale", "program_sale", "subscription_renewal", "refund"]
+
+
+class LedgerSalesQuerySerializer(serializers.Serializer):
+    after = _id(required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=LEDGER_SALES_MAX_LIMIT, required=False)
+
+
+class LedgerSaleSerializer(serializers.Serializer):
+    eventId = _id()
+    type = serializers.ChoiceField(LEDGER_SALE_TYPES)
+    orderId = _id(allow_blank=True)
+    productExternalId = _id(allow_blank=True)
+    grossAmount = MoneyField(min_value=Decimal("0"))
+    currency = CurrencyField()
+    occurredAt = serializers.DateTimeField()
+    originalEventId = _optional(_id)
+    demo = serializers.BooleanField()
+
+
+class LedgerSalePageSerializer(serializers.Serializer):
+    sales = LedgerSaleSerializer(many=True)
+    nextCursor = _optional(_id)
+
+
+@frozen
+class LedgerSale(WireModel):
+    """One sale or refund posted to the ledger: its event, the order and product it names, and what it moved
+    through sales clearing (the gross; for a refund, what was given back). ``demo``: seed_demo's history,
+    posted without an order behind it."""
+
+    event_id: str
+    type: str
+    order_id: str
+    product_external_id: str
+    gross_amount: Decimal
+    currency: str
+    occurred_at: datetime
+    demo: bool = False
+    original_event_id: str | None = None
+
+
+@frozen
+class LedgerSalePage(WireModel):
+    """One keyset page of the ledger's sales and refunds; ``next_cursor`` asks the next."""
+
+    sales: tuple[LedgerSale, ...] = ()
+    next_cursor: str | None = None

@@ -12,8 +12,13 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from integration.contracts import validate_with
 from integration.contracts.base import ErrorSerializer, MoneyField
-from integration.contracts.payouts import PayoutsPersonalDataSerializer
+from integration.contracts.payouts import (
+    LedgerSalePageSerializer,
+    LedgerSalesQuerySerializer,
+    PayoutsPersonalDataSerializer,
+)
 from integration.pagination import CursorPagination
 from integration.ports import port_wire_answer
 from integration.service_auth import ServiceTokenAuthentication, require_scope
@@ -149,3 +154,22 @@ class PersonalDataApi(APIView):
         from payouts.providers import LocalPayouts
 
         return Response(port_wire_answer("payouts.personal_data", LocalPayouts().personal_data(user_id=userId)))
+
+
+class LedgerSalesApi(APIView):
+    """``PayoutsPort.ledger_sales`` over HTTP (scope users:read): the ledger's sales and refunds, one keyset page,
+    for ``reconcile sales``; the same answer as in process."""
+
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes = [require_scope("users:read")]
+    throttle_classes: list = []
+
+    @extend_schema(tags=["service"], summary="The ledger's sales and refunds, one keyset page (reconcile sales)",
+                   parameters=[LedgerSalesQuerySerializer], responses={200: LedgerSalePageSerializer, **ERRORS})
+    def get(self, request):
+        from payouts.providers import LocalPayouts
+
+        query = validate_with(LedgerSalesQuerySerializer, request.query_params.dict())
+        answer = port_wire_answer("payouts.ledger_sales", LocalPayouts().ledger_sales(
+            after=query.get("after"), limit=query.get("limit")))
+        return Response(LedgerSalePageSerializer(answer).data)  # money as decimal strings, never a float

@@ -174,7 +174,8 @@ def test_the_http_adapter_answers_what_the_implementation_answers(live_server, s
             commerce_user_id=str(user.id), order_item_ids=["oi-round-trip", "oi-unknown"]),
         "entitlement_lines": lambda port: port.entitlement_lines(limit=2),
     }
-    payouts_calls = {"personal_data": lambda port: port.personal_data(user_id=str(user.id))}
+    payouts_calls = {"personal_data": lambda port: port.personal_data(user_id=str(user.id)),
+                     "ledger_sales": lambda port: port.ledger_sales(limit=2)}
     from integration.ports.payouts import PayoutsPort, payouts_port
 
     suites = [(IdentityPort, identity_port, identity_calls), (LearningPort, learning_port, learning_calls),

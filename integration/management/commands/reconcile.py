@@ -1,10 +1,10 @@
 """``manage.py reconcile [NAME ...|all]``: runs the reconciliation jobs now and prints what each found and fixed.
 
 Each app registers its job as the hook ``reconcile.<name>`` (``hook(*, stdout, full)``), like the
-``seed.<app>`` hooks of ``seed_demo``; integration imports none of them (``reconcile.enrollments``, which
-compares two apps through their ports, is integration's own: ``integration/reconcile.py``). A job that
-leaves a difference it could not fix raises; the command then names it and exits non-zero, else it ends
-with "no differences left".
+``seed.<app>`` hooks of ``seed_demo``; integration imports none of them (``reconcile.enrollments`` and
+``reconcile.sales``, which compare two apps through their ports, are integration's own:
+``integration/reconcile.py`` and ``integration/reconcile_sales.py``). A job that leaves a difference it could
+not fix raises; the command then names it and exits non-zero, else it ends with "no differences left".
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -13,8 +13,10 @@ from integration import registry
 from integration.errors import ApplicationError
 
 # The order "all" runs them in: what is sold first, then what was bought (grants pushed again, then every paid
-# order line against the LMS's enrollments), then the money.
-RECONCILE_ORDER = ["reconcile.catalog", "reconcile.entitlements", "reconcile.enrollments", "reconcile.ledger"]
+# order line against the LMS's enrollments), then the money (every sale sold against the payouts ledger, then
+# every balance against its entries).
+RECONCILE_ORDER = ["reconcile.catalog", "reconcile.entitlements", "reconcile.enrollments", "reconcile.sales",
+                   "reconcile.ledger"]
 
 
 def reconcile_jobs() -> dict:
@@ -25,7 +27,8 @@ def reconcile_jobs() -> dict:
 
 
 class Command(BaseCommand):
-    help = "Runs reconciliation jobs now (catalog, entitlements, ledger, or all) and prints what each fixed."
+    help = ("Runs reconciliation jobs now (catalog, entitlements, enrollments, sales, ledger, or all) and prints "
+            "what each fixed.")
 
     def add_arguments(self, parser):
         parser.add_argument("names", nargs="*", default=["all"], help="jobs to run (default: all)")
