@@ -5,7 +5,8 @@ says which rows it wrote, where ``bulk_create(ignore_conflicts=True)`` cannot,
 and needs no savepoint, where ``get_or_create`` and a caught ``IntegrityError``
 each cost two extra round trips inside a transaction. The unique constraint
 decides between concurrent writers: on PostgreSQL the second waits for the
-first to commit, then writes nothing.
+first to commit, then writes nothing. Its target may be a partial unique index
+(a ``UniqueConstraint`` with a ``condition``): ``ON CONFLICT (…) WHERE … DO NOTHING``.
 
 ``update_together`` runs several UPDATE statements as one on PostgreSQL
 (the first ones as data-modifying ``WITH`` clauses), one after another elsewhere;
@@ -23,13 +24,19 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection, connections, router
-from django.db.models import Model, QuerySet
+from django.db.models import Model, QuerySet, UniqueConstraint
 from django.db.models.sql import UpdateQuery
 
 
-def insert_ignore(model: type[Model], rows: Iterable[dict], *, conflict: Sequence[str],
+def insert_ignore(model: type[Model], rows: Iterable[dict], *, conflict: Sequence[str] | UniqueConstraint,
                   returning: Sequence[str] = ("pk",)) -> list[tuple]:
     """Inserts ``rows`` (field name → value, the same fields in each) unless ``conflict`` already holds.
+
+    ``conflict`` is the field names of a unique constraint or index, or one of the model's own
+    :class:`~django.db.models.UniqueConstraint` (:func:`unique_constraint`): for one with a ``condition``
+    (a partial unique index) the target is ``(its columns) WHERE <its condition>``, the condition compiled by
+    Django as for the index itself, so the database takes that index as the arbiter. Only a conflict on the
+    target is skipped: a row outside the condition, or one breaking another unique index, fails as an INSERT does.
 
     Returns one tuple of the ``returning`` fields' database values per row written
     (none for the rows that were already there), in no promised order. Fields
@@ -40,8 +47,14 @@ def insert_ignore(model: type[Model], rows: Iterable[dict], *, conflict: Sequenc
     rows = list(rows)
     if not rows:
         return []
+    if isinstance(conflict, UniqueConstraint):
+        if unique_constraint(model, conflict.name) != conflict:
+            raise ValueError(f"{conflict.name} is not a constraint of {model.__name__}")
+        target: tuple | str = conflict.name
+    else:
+        target = tuple(conflict)
     names = tuple(rows[0])
-    sql, fields = _insert_ignore_sql(model, names, tuple(conflict), tuple(returning), len(rows), connection.vendor)
+    sql, fields = _insert_ignore_sql(model, names, target, tuple(returning), len(rows), connection.vendor)
     params = []
     for row in rows:
         if tuple(row) != names:
@@ -52,20 +65,50 @@ def insert_ignore(model: type[Model], rows: Iterable[dict], *, conflict: Sequenc
         return [tuple(row) for row in cursor.fetchall()]
 
 
+def unique_constraint(model: type[Model], name: str) -> UniqueConstraint:
+    """The model's ``UniqueConstraint`` of this name (for :func:`insert_ignore`'s ``conflict``)."""
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, UniqueConstraint) and constraint.name == name:
+            return constraint
+    raise ValueError(f"{model.__name__} has no unique constraint {name}")
+
+
 @lru_cache(maxsize=256)
-def _insert_ignore_sql(model: type[Model], names: tuple, conflict: tuple, returning: tuple, count: int,
+def _insert_ignore_sql(model: type[Model], names: tuple, target: tuple | str, returning: tuple, count: int,
                        vendor: str) -> tuple[str, list]:
-    """The statement of :func:`insert_ignore` and the fields its parameters go through, per shape."""
+    """The statement of :func:`insert_ignore` and the fields its parameters go through, per shape.
+
+    ``target``: the conflict's field names, or the name of one of the model's unique constraints."""
     meta = model._meta
     quote = connection.ops.quote_name
     fields = [meta.get_field(name) for name in names]
     returned = [meta.pk if name == "pk" else meta.get_field(name) for name in returning]
     columns = ", ".join(quote(field.column) for field in fields)
-    targets = ", ".join(quote(meta.get_field(name).column) for name in conflict)
+    conflict = f"({', '.join(quote(meta.get_field(name).column) for name in target)})" \
+        if isinstance(target, tuple) else _constraint_target(model, unique_constraint(model, target))
     one_row = f"({', '.join(['%s'] * len(fields))})"
     sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([one_row] * count)} "  # noqa: S608 (names from the model; values are parameters)
-           f"ON CONFLICT ({targets}) DO NOTHING RETURNING {', '.join(quote(field.column) for field in returned)}")
+           f"ON CONFLICT {conflict} DO NOTHING RETURNING {', '.join(quote(field.column) for field in returned)}")
     return sql, fields
+
+
+def _constraint_target(model: type[Model], constraint: UniqueConstraint) -> str:
+    """``(columns)``, and ``WHERE <condition>`` for a partial index: what the database needs to infer the
+    constraint's index as the arbiter (PostgreSQL 9.5+, SQLite 3.24+)."""
+    if constraint.expressions or not constraint.fields:
+        raise ValueError(f"{constraint.name}: insert_ignore targets fields, not expressions")
+    if constraint.deferrable is not None:
+        raise ValueError(f"{constraint.name}: a deferrable constraint cannot be an ON CONFLICT arbiter")
+    meta = model._meta
+    target = f"({', '.join(connection.ops.quote_name(meta.get_field(name).column) for name in constraint.fields)})"
+    if constraint.condition is None:
+        return target
+    # Django's own compilation of the condition, its values quoted as literals: the text it wrote into the
+    # index's CREATE UNIQUE INDEX … WHERE (a parameter there would leave PostgreSQL nothing to match the
+    # index's predicate against). A literal's "%" is doubled: the statement still takes parameters.
+    connection.ensure_connection()
+    predicate = constraint._get_condition_sql(model, connection.schema_editor())
+    return f"{target} WHERE {predicate.replace('%', '%%')}"
 
 
 def insert_together(*rows: Model) -> None:

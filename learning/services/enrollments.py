@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, FilteredRelation, Q
 
+from integration.db import insert_ignore, unique_constraint
 from integration.mail import send_templated_email
 from learning import remote
 from learning.errors import ClassFull, EnrollmentNotPending, InvalidStatusChange, NotPublished
@@ -119,6 +120,30 @@ def live_enrollment(*, user: LmsUser, course: Course | None = None, program: Pro
                                      status__in=LIVE_ENROLLMENT_STATUSES).first()
 
 
+# The one-live-enrollment partial unique indexes, the arbiters of an enrollment's insert.
+_ONE_LIVE = {False: unique_constraint(Enrollment, "learning_enrollment_one_live_per_course"),
+             True: unique_constraint(Enrollment, "learning_enrollment_one_live_per_program")}
+
+
+def _live_insert(enrollments: list[Enrollment]) -> set:
+    """Inserts new live enrollments, but each whose person already has a live one of its course (or program),
+    committed or being written by a concurrent grant (on PostgreSQL this waits for it): ``INSERT … ON CONFLICT
+    (user, course) WHERE <the index's condition> DO NOTHING``, one statement per kind, no savepoint. Answers
+    the ids written; those instances are then saved ones."""
+    fields = Enrollment._meta.concrete_fields
+    written = set()
+    for is_program, constraint in _ONE_LIVE.items():
+        rows = [{field.name: getattr(enrollment, field.attname) for field in fields}
+                for enrollment in enrollments if (enrollment.program_id is not None) == is_program]
+        if rows:
+            written.update(Enrollment._meta.pk.to_python(pk) for (pk,) in insert_ignore(
+                Enrollment, rows, conflict=constraint))
+    for enrollment in enrollments:
+        if enrollment.pk in written:
+            enrollment._state.adding, enrollment._state.db = False, connection.alias
+    return written
+
+
 def enrollment_open(*, user: LmsUser, course: Course | None = None, program: Program | None = None,
                     course_class: CourseClass | None = None, source: str, granted_at: datetime,
                     expires_at: datetime | None = None, order_id: str = "", order_item_id: str = "",
@@ -152,14 +177,16 @@ def enrollment_open(*, user: LmsUser, course: Course | None = None, program: Pro
         amount=amount, processor_fee=_fee_of(extra), currency=currency, granted_at=granted_at,
         expires_at=expires_at if expires_at and expires_at > granted_at else None,
         created_at=now, updated_at=now)
-    try:
-        with transaction.atomic():
-            enrollment.save(force_insert=True)
-    except IntegrityError:  # a concurrent grant for the same person and course won
+    for _ in range(3):
+        if _live_insert([enrollment]):
+            break
+        # A concurrent grant for the same person and course won; its enrollment is committed now, unless it
+        # was closed since (then the insert is tried again).
         existing = live_enrollment(user=user, course=enrollment.course, program=program)
-        if existing is None:
-            raise
-        return Opened(existing, "already_enrolled")
+        if existing is not None:
+            return Opened(existing, "already_enrolled")
+    else:
+        raise IntegrityError("the live enrollment kept changing under the insert")
     if pending:
         _email(enrollment, "lms_enrollment_pending")
         return Opened(enrollment, "pending_approval")
@@ -341,14 +368,15 @@ class EnrollmentBatch:
     (:func:`offerings_to_open`). :meth:`plan` then decides, without a query, what a set of the
     requests would answer: each new enrollment is made (not saved) with its id, the same object
     however often it is planned. :meth:`open` inserts the last plan's new enrollments in one
-    statement and writes their ``enrollment.activated`` messages in one more. Should a concurrent
-    grant have opened one of the same enrollments meanwhile, the insert is undone and those
-    requests take :func:`enrollment_open`'s one-by-one path (which answers ``already_enrolled``),
-    so :meth:`open`'s answers may differ from the plan's.
+    statement (two when courses and programs mix) and writes their ``enrollment.activated`` messages
+    in one more. Should a concurrent grant have opened one of the same enrollments meanwhile, the
+    insert skips that one (:func:`_live_insert`, no savepoint) and its requests take
+    :func:`enrollment_open`'s one-by-one path (which answers ``already_enrolled``), so
+    :meth:`open`'s answers may differ from the plan's.
 
     ``user_is_new``: the user was inserted in this transaction, so it has no enrollments and nobody
     else can open one for it before this commits: the live enrollments are not read and the insert
-    needs no savepoint.
+    is a plain one.
     """
 
     def __init__(self, *, user: LmsUser, requests: list[OpenRequest], now: datetime, user_is_new: bool = False):
@@ -437,16 +465,18 @@ class EnrollmentBatch:
         enrollments = [self._made[index] for index in self._created]
         if self.user_is_new:
             Enrollment.objects.bulk_create(enrollments)
+            written = {enrollment.pk for enrollment in enrollments}
         else:
-            try:
-                with transaction.atomic():
-                    Enrollment.objects.bulk_create(enrollments)
-            except IntegrityError:  # a concurrent grant opened one of them: one by one, each in its own savepoint
-                for index in sorted(self._created + self._in_batch):
+            written = _live_insert(enrollments)
+            # A concurrent grant opened some of them: those requests (and the batch's later requests for the
+            # same offerings, answered by the enrollment not written) one by one.
+            for index in sorted(self._created + self._in_batch):
+                if answers[index].enrollment.pk not in written:
                     answers[index] = _open_one(user=self.user, request=self.requests[index], now=self.now)
-                return answers
         activated = []
         for index, enrollment in zip(self._created, enrollments, strict=True):
+            if enrollment.pk not in written:
+                continue
             if enrollment.status == EnrollmentStatus.PENDING:
                 _email(enrollment, "lms_enrollment_pending")
                 continue
@@ -458,13 +488,13 @@ class EnrollmentBatch:
 
 
 def _open_one(*, user: LmsUser, request: OpenRequest, now: datetime) -> Opened | Exception:
+    # No savepoint: enrollment_open raises these before it writes anything.
     try:
-        with transaction.atomic():
-            return enrollment_open(
-                user=user, course=request.course, program=request.program, course_class=request.course_class,
-                source=request.source, granted_at=request.granted_at, expires_at=request.expires_at,
-                order_id=request.order_id, order_item_id=request.order_item_id, amount=request.amount,
-                currency=request.currency, transaction_id=request.transaction_id, extra=request.extra, now=now)
+        return enrollment_open(
+            user=user, course=request.course, program=request.program, course_class=request.course_class,
+            source=request.source, granted_at=request.granted_at, expires_at=request.expires_at,
+            order_id=request.order_id, order_item_id=request.order_item_id, amount=request.amount,
+            currency=request.currency, transaction_id=request.transaction_id, extra=request.extra, now=now)
     except (ClassFull, NotPublished) as error:
         return error
 

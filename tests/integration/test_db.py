@@ -1,13 +1,17 @@
-"""``insert_ignore``: one INSERT … ON CONFLICT DO NOTHING that says which rows it wrote; ``update_together``."""
+"""``insert_ignore``: one INSERT … ON CONFLICT DO NOTHING that says which rows it wrote (its target a unique
+index, or a partial one from a ``UniqueConstraint`` with a condition); ``update_together``."""
 
+import threading
+import time
+import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from integration.db import RowUpdate, insert_ignore, update_together
+from integration.db import RowUpdate, insert_ignore, unique_constraint, update_together
 from integration.models import Heartbeat, InboxEntry
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +79,97 @@ def test_a_row_update_writes_its_row_only_while_its_conditions_hold_and_joins_an
     assert InboxEntry.objects.get(pk=second).status_code == 201
     with pytest.raises(ValueError):
         RowUpdate(InboxEntry, second, {"status_code": 201}, where={"topic": None}).as_sql(connection.alias)
+
+
+def _enrollment_row(user, course, *, status="active", pk=None) -> dict:
+    from learning.models import Enrollment
+
+    now = timezone.now()
+    enrollment = Enrollment(id=pk or uuid.uuid4(), user=user, course=course, source="manual", status=status,
+                            granted_at=now, created_at=now, updated_at=now)
+    return {field.name: getattr(enrollment, field.attname) for field in Enrollment._meta.concrete_fields}
+
+
+def _one_live_per_course():
+    from learning.models import Enrollment
+
+    return unique_constraint(Enrollment, "learning_enrollment_one_live_per_course")
+
+
+def test_a_partial_unique_constraint_is_the_target_and_only_a_conflict_on_its_index_is_skipped():
+    """``ON CONFLICT (user, course) WHERE <the index's condition> DO NOTHING``: the partial index is inferred
+    as the arbiter (PostgreSQL, and SQLite since 3.24); a row outside its condition is written beside a live
+    one, and a conflict on another unique index is not skipped."""
+    from learning.models import Enrollment
+    from tests.learning.factories import CourseFactory, LmsUserFactory
+
+    user, course = LmsUserFactory(), CourseFactory()
+    first = _enrollment_row(user, course)
+    with CaptureQueriesContext(connection) as queries:
+        written = insert_ignore(Enrollment, [first], conflict=_one_live_per_course())
+    assert [Enrollment._meta.pk.to_python(pk) for (pk,) in written] == [first["id"]]
+    (insert,) = queries.captured_queries
+    assert " WHERE " in insert["sql"].split("ON CONFLICT")[1] and "SAVEPOINT" not in insert["sql"]
+
+    with CaptureQueriesContext(connection) as queries:
+        assert insert_ignore(Enrollment, [_enrollment_row(user, course, status="pending")],
+                             conflict=_one_live_per_course()) == []
+    assert len(queries.captured_queries) == 1  # skipped in the statement: no savepoint, no error
+    revoked = _enrollment_row(user, course, status="revoked")  # outside the index's condition: no conflict
+    assert len(insert_ignore(Enrollment, [revoked], conflict=_one_live_per_course())) == 1
+    assert sorted(Enrollment.objects.filter(user=user).values_list("status", flat=True)) == ["active", "revoked"]
+    with pytest.raises(IntegrityError), transaction.atomic():  # the primary key is not the target
+        insert_ignore(Enrollment, [_enrollment_row(user, course, status="expired", pk=first["id"])],
+                      conflict=_one_live_per_course())
+    # The field-name form still targets a plain unique index (its SQL cached apart from the constraint's).
+    assert insert_ignore(InboxEntry, [_row("k-10", timezone.now())], conflict=["idempotency_key"]) != []
+
+
+def test_the_target_must_be_one_of_the_model_s_own_unique_constraints():
+    from learning.models import Enrollment
+
+    with pytest.raises(ValueError, match="no unique constraint"):
+        unique_constraint(Enrollment, "learning_enrollment_course_xor_program")  # a CheckConstraint
+    with pytest.raises(ValueError, match="InboxEntry has no unique constraint"):
+        insert_ignore(InboxEntry, [_row("k-11", timezone.now())], conflict=_one_live_per_course())
+    assert not InboxEntry.objects.filter(idempotency_key="k-11").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_inserts_on_a_partial_unique_index_at_once_write_one_row_and_the_other_waits_then_skips():
+    from learning.models import Enrollment
+    from tests.learning.factories import CourseFactory, LmsUserFactory
+
+    user, course = LmsUserFactory(), CourseFactory()
+    rows = [_enrollment_row(user, course) for _ in range(2)]
+    first_inserted, outcomes = threading.Event(), {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                outcomes["first"] = insert_ignore(Enrollment, [rows[0]], conflict=_one_live_per_course())
+                first_inserted.set()
+                time.sleep(0.3)  # still uncommitted while the second inserts
+        finally:
+            first_inserted.set()
+            connection.close()
+
+    def second():
+        try:
+            first_inserted.wait(5)
+            with transaction.atomic():
+                started = time.monotonic()
+                outcomes["second"] = insert_ignore(Enrollment, [rows[1]], conflict=_one_live_per_course())
+                outcomes["waited"] = time.monotonic() - started
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(outcomes["first"]) == 1 and outcomes["second"] == []
+    assert outcomes["waited"] >= 0.2  # it waited for the first to commit, then wrote nothing
+    assert list(Enrollment.objects.values_list("id", flat=True)) == [rows[0]["id"]]
