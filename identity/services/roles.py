@@ -84,6 +84,14 @@ _ROLE_WORDS = {
 }
 
 
+def _role_change_told(*, role: str, actor: str) -> bool:
+    """Whether identity emails the person: not for a payee role the LMS grants or revokes (its revenue-share
+    emails, new or ended, say more), nor for a system change (the platform's account is nobody's inbox)."""
+    if actor.startswith(SYSTEM_ACTOR_PREFIX):
+        return False
+    return not (role == Role.PAYEE and actor.startswith(SERVICE_ACTOR_PREFIX))
+
+
 def _role_email(user: User, role: str, template: str) -> None:
     """A security notice to the person whose roles changed, after the commit."""
     label, meaning = _ROLE_WORDS.get(role, (role, ""))
@@ -108,9 +116,7 @@ def role_grant(*, user_id, role: str, reason: str, actor: str, metadata: dict | 
     RoleAuditLog.objects.create(user_id=user.pk, role=role, action=RoleAuditLog.Action.GRANT, actor=actor[:255],
                                 reason=reason[:1000], metadata=metadata or {}, changed=changed)
     _forget_identity(str(user.pk))
-    if changed and not (role == Role.PAYEE and actor.startswith((SERVICE_ACTOR_PREFIX, SYSTEM_ACTOR_PREFIX))):
-        # A payee role the LMS grants comes with its revenue-share email, which says more; the platform's
-        # account (a system grant) is nobody's inbox.
+    if changed and _role_change_told(role=role, actor=actor):
         _role_email(user, role, "identity/role_granted")
     return RoleChange(user_id=str(user.pk), commerce_roles=user_roles(user_id=user.pk), changed=changed)
 
@@ -123,6 +129,6 @@ def role_revoke(*, user_id, role: str, reason: str, actor: str, metadata: dict |
     RoleAuditLog.objects.create(user_id=user.pk, role=role, action=RoleAuditLog.Action.REVOKE, actor=actor[:255],
                                 reason=reason[:1000], metadata=metadata or {}, changed=bool(deleted))
     _forget_identity(str(user.pk))
-    if deleted and user.is_active and not actor.startswith(SYSTEM_ACTOR_PREFIX):
+    if deleted and user.is_active and _role_change_told(role=role, actor=actor):
         _role_email(user, role, "identity/role_revoked")
     return RoleChange(user_id=str(user.pk), commerce_roles=user_roles(user_id=user.pk), changed=bool(deleted))

@@ -165,10 +165,14 @@ def _version_insert(*, product_type: str, external_id: str, effective: date, now
 
 
 def _payees_notify(*, config: RevenueConfig, previous: RevenueConfig | None) -> None:
-    """An email (after commit) to each payee whose share is new or changed by this version."""
+    """An email (after commit) to each payee whose share is new or changed by this version, and to each whose
+    share of the version before ends with it (another payee in their place, or no share for the role)."""
     for role, label in (("instructor", "instructor"), ("creator", "content creator"), ("affiliate", "affiliate")):
         email, user_id, points = (getattr(config, f"{role}_email"), getattr(config, f"{role}_commerce_user_id"),
                                   getattr(config, f"{role}_bps"))
+        if previous is not None:
+            _share_ended_notify(config=config, previous=previous, role=role, label=label, user_id=user_id,
+                                points=points)
         if not email or not points:
             continue
         if previous is not None and (getattr(previous, f"{role}_commerce_user_id"), getattr(previous, f"{role}_bps"),
@@ -180,6 +184,18 @@ def _payees_notify(*, config: RevenueConfig, previous: RevenueConfig | None) -> 
             "effective_date": config.effective_date.isoformat(),
             "held": config.release_policy == ReleasePolicy.ON_COMPLETION,
             "earnings_url": routes.base_url(routes.LMS) + "/lms/earnings/"})
+
+
+def _share_ended_notify(*, config: RevenueConfig, previous: RevenueConfig, role: str, label: str, user_id, points):
+    email, old_user_id = getattr(previous, f"{role}_email"), getattr(previous, f"{role}_commerce_user_id")
+    if not email or email.endswith("@invalid") or not getattr(previous, f"{role}_bps"):
+        return
+    if points and user_id == old_user_id:
+        return  # still theirs (changed or not: the assignment email covers a change)
+    send_templated_email(to=email, template="revenue_share_ended", context={
+        "title": config.product_title or config.external_id, "role": label,
+        "effective_date": config.effective_date.isoformat(),
+        "earnings_url": routes.base_url(routes.LMS) + "/lms/earnings/"})
 
 
 def _payee_ids(config: RevenueConfig) -> list[str]:

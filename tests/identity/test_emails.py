@@ -73,15 +73,18 @@ def test_a_commerce_role_granted_or_revoked_is_a_notice_after_the_commit(django_
     assert payee.subject == f"You are now a payee at {settings.SITE_NAME}" and "/payouts/" in html_of(payee)
 
 
-def test_a_payee_role_the_lms_grants_is_told_by_its_revenue_share_email_instead(django_capture_on_commit_callbacks):
+def test_a_payee_role_the_lms_changes_is_told_by_its_revenue_share_emails_instead(django_capture_on_commit_callbacks,
+                                                                                settings):
     from identity.services.roles import actor_for_service, actor_for_system, role_grant, role_revoke
 
     user = UserFactory(verified=True)
     with django_capture_on_commit_callbacks(execute=True):
         role_grant(user_id=user.pk, role="payee", reason="revenue share", actor=actor_for_service("lms"))
-        role_revoke(user_id=user.pk, role="payee", reason="cleanup", actor=actor_for_system("tests"))
-    assert mail.outbox == []
-    with django_capture_on_commit_callbacks(execute=True):
-        role_grant(user_id=user.pk, role="payee", reason="revenue share", actor=actor_for_service("lms"))
         role_revoke(user_id=user.pk, role="payee", reason="no share left", actor=actor_for_service("lms"))
-    assert [m.subject for m in mail.outbox] == [f"Your payee role at {settings.SITE_NAME} has ended"]
+        role_grant(user_id=user.pk, role="commerce-admin", reason="setup", actor=actor_for_system("tests"))
+    assert mail.outbox == []
+    settings.BILLING_ADMIN_MAPS_TO_COMMERCE_ADMIN = True
+    with django_capture_on_commit_callbacks(execute=True):  # a billing admin mapped by the LMS: told
+        role_revoke(user_id=user.pk, role="commerce-admin", reason="billing admin left",
+                    actor=actor_for_service("lms"))
+    assert [m.subject for m in mail.outbox] == [f"Your commerce admin role at {settings.SITE_NAME} has ended"]
