@@ -51,8 +51,11 @@ def _next_path(request: HttpRequest) -> str:
 @never_cache
 def sso_landing(request):
     if request.lms_user:
-        return redirect(HOME)
-    return _render(request, "learning/sso_landing.html", {"sso_start_url": SSO_BEGIN})
+        return redirect(_next_path(request))
+    # The page the visitor asked for rides along the handoff (sso_begin passes ``next`` to the store and back).
+    next_path = _next_path(request)
+    start = SSO_BEGIN if next_path == HOME else f"{SSO_BEGIN}?{urlencode({'next': next_path})}"
+    return _render(request, "learning/sso_landing.html", {"sso_start_url": start})
 
 
 @require_GET

@@ -145,6 +145,19 @@ def test_my_courses_sends_a_stranger_to_the_sso_landing(client, fake_identity):
     assert b'href="/lms/sso/begin"' in landing.content
 
 
+def test_the_landing_keeps_the_page_asked_for_through_the_handoff(client, fake_identity):
+    deep = client.get("/lms/certificates/")
+    assert deep["Location"] == "/lms/sso/?next=%2Flms%2Fcertificates%2F"
+    landing = client.get(deep["Location"]).content.decode()
+    # Its button carried no ``next``: after logging in the visitor landed on My courses, not the page they asked.
+    assert 'href="/lms/sso/begin?next=%2Flms%2Fcertificates%2F"' in landing
+    begin = client.get("/lms/sso/begin?next=%2Flms%2Fcertificates%2F")
+    assert parse_qs(urlsplit(begin["Location"]).query)["next"] == ["/lms/certificates/"]
+    assert 'href="/lms/sso/begin?next=http' not in client.get("/lms/sso/?next=https://evil.example/").content.decode()
+    sso_post(client, {"token": fake_identity.issue()})
+    assert client.get("/lms/sso/?next=%2Flms%2Fcertificates%2F")["Location"] == "/lms/certificates/"
+
+
 def test_the_landing_sends_a_logged_in_user_to_my_courses(client, fake_identity):
     sso_post(client, {"token": fake_identity.issue()})
     response = client.get("/lms/sso/")
