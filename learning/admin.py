@@ -145,6 +145,8 @@ class CourseStaffInline(admin.TabularInline):
     model = CourseStaff
     extra = 0
     raw_id_fields = ["user"]
+    fields = ["user", "role", "assigned_at"]
+    readonly_fields = ["assigned_at"]  # the service sets it (CourseAdmin.save_formset)
 
 
 @admin.register(Course)
@@ -156,6 +158,21 @@ class CourseAdmin(admin.ModelAdmin):
     list_select_related = ["department"]
     inlines = [LessonInline, CourseStaffInline]
     actions = ["publish", "archive"]
+
+    def save_formset(self, request, form, formset, change):
+        """Staff rows go through the course service (the person is told by email), the rest as usual."""
+        if formset.model is not CourseStaff:
+            return super().save_formset(request, form, formset, change)
+        rows = formset.save(commit=False)
+        for gone in formset.deleted_objects:
+            catalog_services.course_staff_remove(course=gone.course, user=gone.user, role=gone.role)
+        for row in rows:
+            if row.pk is not None:  # a row given to another person or role: the old assignment ends
+                old = CourseStaff.objects.select_related("course", "user").get(pk=row.pk)
+                catalog_services.course_staff_remove(course=old.course, user=old.user, role=old.role)
+            catalog_services.course_staff_assign(course=form.instance, user=row.user, role=row.role,
+                                                 now=timezone.now())
+        return None
 
     @admin.action(description="Publish (sends catalog.sync)")
     def publish(self, request, queryset):

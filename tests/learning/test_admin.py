@@ -154,3 +154,44 @@ def test_a_membership_added_in_the_admin_goes_through_the_service(admin_client, 
     assert [m.subject for m in mail.outbox] == ["You are now a department admin in School of Law"]
     admin_client.post(f"/admin/learning/membership/{membership.pk}/delete/", {"post": "yes"})
     assert not Membership.objects.filter(pk=membership.pk).exists()
+
+
+def _change_form_data(page) -> dict:
+    """What the course's change form would post back unchanged: its fields and every inline's rows."""
+    data = {}
+    form = page.context["adminform"].form
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if value is not None and not (isinstance(value, bool) and not value):
+            data[name] = value
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for name, value in formset.management_form.initial.items():
+            data[f"{formset.prefix}-{name}"] = value
+        for row in formset.forms:
+            for name in row.fields:
+                value = row[name].value()
+                if value is not None and not (isinstance(value, bool) and not value):
+                    data[f"{row.prefix}-{name}"] = value
+    return data
+
+
+def test_staff_added_on_the_course_page_is_assigned_through_the_service(admin_client,
+                                                                       django_capture_on_commit_callbacks):
+    course = CourseFactory(title="Networks")
+    old = CourseStaffFactory(course=course, user=LmsUserFactory(email="old.teacher@example.com"))
+    person = LmsUserFactory(email="co.teacher@example.com")
+    url = f"/admin/learning/course/{course.pk}/change/"
+    data = _change_form_data(admin_client.get(url))
+    data.update({"staff-TOTAL_FORMS": "2", "staff-1-course": str(course.pk), "staff-1-user": str(person.pk),
+                 "staff-1-role": "content-creator", "staff-0-DELETE": "on"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, data)
+    assert response.status_code == 302, [f.errors for i in response.context["inline_admin_formsets"]
+                                         for f in i.formset.forms]
+    assert list(CourseStaff.objects.filter(course=course).values_list("user__email", "role")) == [
+        ("co.teacher@example.com", "content-creator")]
+    assert not CourseStaff.objects.filter(pk=old.pk).exists()
+    assert [m.subject for m in mail.outbox] == ["You are now a content creator of Networks"]
+    person.refresh_from_db()
+    assert "staff" in person.user_types
