@@ -31,6 +31,16 @@ def _forbidden(request):
     return render_lms(request, "learning/forbidden.html", status=403)
 
 
+def _render_admin(request, template: str, context: dict, *, status: int = 200):
+    """An admin page with what its navigation may link: each link only where this person's rights open it."""
+    user = request.lms_user
+    nav = {"import": departments_where(user=user, right=Right.ENROLLMENT_MANAGE).exists()}
+    if department := context.get("department"):
+        nav["memberships"] = access_check(user=user, right=Right.MEMBERSHIP_MANAGE, department=department)
+        nav["catalog"] = access_check(user=user, right=Right.COURSE_READ, department=department)
+    return render_lms(request, template, {**context, "nav": nav}, status=status)
+
+
 def _department(request, department_id, right: str):
     department = get_object_or_404(Department, pk=department_id)
     return department if access_check(user=request.lms_user, right=right, department=department) else None
@@ -61,9 +71,15 @@ def admin_home(request):
         Q(course__department__in=departments_where(user=user, right=Right.ENROLLMENT_MANAGE))
         | Q(program__department__in=departments_where(user=user, right=Right.ENROLLMENT_MANAGE))).count()
     manageable = {d.pk for d in departments_where(user=user, right=Right.DEPARTMENT_MANAGE).only("pk")}
-    return render_lms(request, "learning/admin/home.html", {
+    # Each department's links, only those its pages open for this person (an instructor reads courses,
+    # manages no membership).
+    course_readable = set(departments_where(user=user, right=Right.COURSE_READ).values_list("pk", flat=True))
+    membership_manageable = set(departments_where(user=user, right=Right.MEMBERSHIP_MANAGE)
+                                .values_list("pk", flat=True))
+    return _render_admin(request, "learning/admin/home.html", {
         "departments": departments, "manageable": manageable, "form": form, "pending": pending,
-        "is_global_admin": is_global_admin(user)})
+        "is_global_admin": is_global_admin(user), "course_readable": course_readable,
+        "membership_manageable": membership_manageable})
 
 
 @require_http_methods(["GET", "POST"])
@@ -95,7 +111,7 @@ def department_memberships(request, department_id):
     filtered = MembershipFilter(request.GET, queryset=Membership.objects.filter(department=department)
                                 .select_related("user").order_by("user__email"))
     page, query = page_of(request, filtered.qs)
-    return render_lms(request, "learning/admin/memberships.html", {
+    return _render_admin(request, "learning/admin/memberships.html", {
         "department": department, "form": form, "filter": filtered, "page": page, "query": query,
         "inherited": ancestors})
 
@@ -118,7 +134,7 @@ def department_courses(request, department_id):
     courses = Course.objects.filter(department__path__startswith=department.path).select_related("department")
     filtered = CourseFilter(request.GET, queryset=courses.order_by("title"))
     page, query = page_of(request, filtered.qs)
-    return render_lms(request, "learning/admin/courses.html", {
+    return _render_admin(request, "learning/admin/courses.html", {
         "department": department, "form": form, "filter": filtered, "page": page, "query": query,
         "can_manage": can_manage})
 
@@ -155,7 +171,7 @@ def department_programs(request, department_id):
                 .prefetch_related("program_courses__course").order_by("title"))
     filtered = ProgramFilter(request.GET, queryset=programs)
     page, query = page_of(request, filtered.qs)
-    return render_lms(request, "learning/admin/programs.html", {
+    return _render_admin(request, "learning/admin/programs.html", {
         "department": department, "form": form, "filter": filtered, "page": page, "query": query,
         "can_manage": can_manage})
 
@@ -191,7 +207,7 @@ def department_classes(request, department_id):
                .select_related("course", "instructor").order_by("starts_at"))
     filtered = ClassFilter(request.GET, queryset=classes)
     page, query = page_of(request, filtered.qs)
-    return render_lms(request, "learning/admin/classes.html", {
+    return _render_admin(request, "learning/admin/classes.html", {
         "department": department, "form": form, "filter": filtered, "page": page, "query": query,
         "can_manage": can_manage})
 
@@ -211,7 +227,7 @@ def approval_queue(request):
     courses = Course.objects.filter(pk__in=queryset.values("course_id")).order_by("title")
     filtered = EnrollmentFilter(data, queryset=queryset, courses=courses)
     page, query = page_of(request, filtered.qs)
-    return render_lms(request, "learning/admin/approvals.html", {"filter": filtered, "page": page, "query": query})
+    return _render_admin(request, "learning/admin/approvals.html", {"filter": filtered, "page": page, "query": query})
 
 
 @require_POST
@@ -271,4 +287,4 @@ def import_page(request):
                                         department=Department.objects.get(pk=target.department_id))
 
                 reports = enrollments_import(text=text, dry_run=dry_run, now=timezone.now(), allowed=allowed)
-    return render_lms(request, "learning/admin/import.html", {"form": form, "reports": reports, "dry_run": dry_run})
+    return _render_admin(request, "learning/admin/import.html", {"form": form, "reports": reports, "dry_run": dry_run})

@@ -22,6 +22,11 @@ def _forbidden(request):
     return render_lms(request, "learning/forbidden.html", status=403)
 
 
+def _course_editable(request, course) -> bool:
+    """Whether the breadcrumb links the course's page (content editing); an instructor builds exams, not courses."""
+    return access_check(user=request.lms_user, right=Right.COURSE_MANAGE, course=course)
+
+
 def _settings_of(form: ExamForm) -> dict:
     return {name: form.cleaned_data[name] for name in ("title", "pass_mark", "max_attempts")}
 
@@ -44,7 +49,8 @@ def exam_new(request, course_id):
                 messages.success(request, "Exam created; now add its questions.")
                 return redirect("lms-teach-exam", exam_id=exam.pk)
         status = 422
-    return render_lms(request, "learning/teach/exam_new.html", {"course": course, "form": form}, status=status)
+    return render_lms(request, "learning/teach/exam_new.html", {
+        "course": course, "form": form, "course_editable": _course_editable(request, course)}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -93,7 +99,8 @@ def exam_builder(request, exam_id):
     return render_lms(request, "learning/teach/exam.html", {
         "exam": exam, "course": exam.course, "settings_form": settings_form, "question_form": question_form,
         "questions": exam.questions.order_by("position"),
-        "has_attempts": ExamAttempt.objects.filter(exam=exam).exists()}, status=status)
+        "has_attempts": ExamAttempt.objects.filter(exam=exam).exists(),
+        "course_editable": _course_editable(request, exam.course)}, status=status)
 
 
 @require_http_methods(["GET", "POST"])

@@ -12,7 +12,7 @@ from integration.errors import ApplicationError
 from learning import selectors
 from learning.models import Enrollment, Exam, Lesson
 from learning.pages import lms_login_required, render_lms
-from learning.permissions import is_staff_anywhere
+from learning.permissions import Right, access_check, is_staff_anywhere
 from learning.services.progress import access_enrollment, exam_attempt_submit, lesson_complete
 from learning.web import lms_url, store_url
 
@@ -48,13 +48,16 @@ def _player_context(request, player, lesson=None):
 @lms_login_required
 def course_player(request, course_id):
     player = selectors.course_player(user=request.lms_user, course_id=course_id)
-    if player.enrollment is None:
+    # The course's staff (its teach page links "Open the player") see it as a preview: nothing is recorded.
+    preview = player.enrollment is None and access_check(user=request.lms_user, right=Right.COURSE_READ,
+                                                         course=player.course)
+    if player.enrollment is None and not preview:
         return render_lms(request, "learning/not_enrolled.html", {"course": player.course,
                                                                   "catalog_url": store_url("/")}, status=403)
     lesson = None
     if lesson_id := request.GET.get("lesson"):
         lesson = next((item for item in player.lessons if str(item.pk) == lesson_id), None)
-    return render_lms(request, "learning/player.html", _player_context(request, player, lesson))
+    return render_lms(request, "learning/player.html", _player_context(request, player, lesson) | {"preview": preview})
 
 
 @require_POST

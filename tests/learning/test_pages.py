@@ -1,5 +1,7 @@
 """The LMS pages: my courses and the player (bounded queries, htmx progress), certificates, teach and admin areas."""
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -241,3 +243,47 @@ def test_the_lms_nav_links_the_revenue_pages_for_staff_only(client):
     lms_login(client, MembershipFactory(role="department-admin").user)
     assert 'href="/lms/admin/"' in client.get("/lms/").content.decode()
     assert client.get("/lms/earnings/").status_code == 200
+
+
+def _lms_links_that_fail(client, start: list[str], *, limit: int = 80) -> list[str]:
+    """Follows every /lms/ link the pages show from ``start`` (GET, as a browser would); those answering 4xx/5xx."""
+    seen, queue, failed = set(), list(start), []
+    while queue and len(seen) < limit:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        response = client.get(path, follow=True)
+        if response.status_code >= 400:
+            failed.append(f"{path} -> {response.status_code} (linked from {start if path in start else 'a page'})")
+            continue
+        html = response.content.decode()
+        for href in re.findall(r'<a [^>]*href="(/lms/[^"?#]*)"', html):
+            if href not in seen and not href.startswith(("/lms/logout", "/lms/sso")):
+                queue.append(href)
+    return failed
+
+
+@pytest.mark.parametrize("role", ["instructor", "content-creator", "department-instructor", "pending-learner"])
+def test_every_lms_link_a_page_shows_opens_for_the_person_it_is_shown_to(client, role):
+    """The LMS's pages link only what opens for whoever sees them (the demo's instructor was shown the CSV import,
+    memberships, the course's edit page from the exam builder; its creator "Open the player": all 403)."""
+    web = department("Web")
+    course = _course_with(2)
+    course.department = web
+    course.save()
+    if role == "pending-learner":
+        user = EnrollmentFactory(course=course, status="pending").user
+    elif role == "department-instructor":
+        user = MembershipFactory(department=web, role="instructor").user
+    else:
+        user = CourseStaffFactory(course=course, role=role).user
+    lms_login(client, user)
+    assert _lms_links_that_fail(client, ["/lms/", "/lms/teach/", "/lms/admin/"]) == []
+    player = client.get(f"/lms/courses/{course.pk}/")
+    if role == "pending-learner":
+        assert player.status_code == 403  # nothing opens before the approval
+    else:  # the course's staff preview it: no progress recorded, no exam taken
+        html = player.content.decode()
+        assert player.status_code == 200 and 'data-testid="player-preview"' in html
+        assert 'data-testid="mark-done"' not in html and "/lms/exams/" not in html
