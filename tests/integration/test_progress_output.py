@@ -61,3 +61,13 @@ def test_payouts_run_says_what_it_did_and_draws_its_bar_on_a_terminal():
     out, err = io.StringIO(), io.StringIO()
     call_command("payouts_run", stdout=out, stderr=err)
     assert err.getvalue() == ""
+
+
+def test_reconcile_counts_the_jobs_on_a_terminal():
+    out, terminal = io.StringIO(), Terminal()
+    call_command("reconcile", "ledger", stdout=out, stderr=terminal)
+    assert "Reconciling" in terminal.getvalue() and "1/1" in terminal.getvalue()
+    assert "no differences left" in out.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    call_command("reconcile", "ledger", stdout=out, stderr=err)
+    assert err.getvalue() == ""

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from integration import registry
 from integration.errors import ApplicationError
+from integration.progress import progress
 
 # The order "all" runs them in: what is sold first, then what was bought (grants pushed again, then every paid
 # order line against the LMS's enrollments), then the money (every sale sold against the payouts ledger, then
@@ -43,7 +44,7 @@ class Command(BaseCommand):
             raise CommandError(f"unknown reconciliation {', '.join(unknown)}; this deployment has: "
                                f"{', '.join(jobs) or 'none'}")
         failed = []
-        for name in wanted:
+        for name in progress(wanted, desc="Reconciling", stdout=self.stderr, quiet=True, unit="job"):
             self.stdout.write(self.style.MIGRATE_HEADING(f"Reconciling {name}"))
             try:
                 jobs[name](stdout=self.stdout, full=full)
