@@ -4,14 +4,22 @@ Python's decoder recurses once per level and gives up with ``RecursionError`` ne
 thousand levels; our own code (serializers, camelCase and money conversions) recurses too.
 No request of ours nests more than a handful of levels, so anything past
 ``MAX_JSON_DEPTH`` is refused outright.
+
+A string escape of a lone UTF-16 surrogate (``"\\ud800"``) is valid JSON syntax but not
+Unicode text: Python decodes it into a ``str`` that cannot be encoded as UTF-8, so the
+first hash, log line or JSON answer that echoes it raises ``UnicodeEncodeError`` (a 500).
+Such a body is refused as malformed too (:func:`lone_surrogate_in`).
 """
 
+import re
 from typing import Any
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 MAX_JSON_DEPTH = 64
+LONE_SURROGATE_REASON = "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not Unicode text"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class JSONParser(parsers.JSONParser):
@@ -22,6 +30,8 @@ class JSONParser(parsers.JSONParser):
             raise ParseError(f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep.") from None
         if json_depth(data) > MAX_JSON_DEPTH:
             raise ParseError(f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep.")
+        if lone_surrogate_in(data):
+            raise ParseError(f"JSON parse error - {LONE_SURROGATE_REASON}.")
         return data
 
 
@@ -37,3 +47,22 @@ def json_depth(data: Any, *, limit: int = MAX_JSON_DEPTH) -> int:
             children = value.values() if isinstance(value, dict) else value
             stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return deepest
+
+
+def lone_surrogate_in(data: Any) -> bool:
+    """Whether a key or a string value anywhere in ``data`` holds a surrogate code point (iterative).
+
+    A pair written as two escapes (``"\\ud83d\\udcb8"``) is decoded into one character by
+    ``json``, so only an unpaired one is left in the ``str``."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _SURROGATE.search(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False

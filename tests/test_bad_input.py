@@ -138,3 +138,38 @@ def test_django_validation_permission_and_404_raised_in_a_plain_api_view_are_jso
     assert {name: (r.status_code, json.loads(r.content)["error"]["code"]) for name, r in answers.items()} == {
         "ValidationError": (400, "validation_error"), "PermissionDenied": (403, "permission_denied"),
         "Http404": (404, "not_found")}
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/v1/auth/password/reset/", '{"email": "\\ud800@example.com"}'),
+    ("/api/v1/auth/registration/resend-email/", '{"email": "\\udfff"}'),
+    ("/api/v1/auth/login/", '{"email": "a@example.com", "password": "\\ud800"}'),
+    ("/api/v1/auth/login/", '{"\\ud800": "key, not value"}'),
+])
+def test_a_lone_surrogate_escape_is_a_400_not_a_crash(client, path, body):
+    """``"\\\\ud800"`` parses into a str that UTF-8 cannot encode: allauth's rate-limit key hash and the JSON
+    renderer of a validation message that echoes the value raised UnicodeEncodeError (a 500) before."""
+    response = client.post(path, data=body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "malformed_request"
+    assert "surrogate" in response.json()["error"]["message"]
+
+
+def test_a_lone_surrogate_in_a_choice_field_of_an_authenticated_api_is_a_400(client):
+    """The role grant echoed the bad choice back in its message, which the renderer could not encode."""
+    from identity.models import Role, UserRole
+    from identity.services.tokens import token_pair_issue
+
+    admin, _ = _user()
+    UserRole.objects.create(user=admin, role=Role.COMMERCE_ADMIN, granted_by="system:tests")
+    token = token_pair_issue(user=admin).access
+    response = client.post(f"/api/v1/users/{admin.pk}/roles", data='{"role": "\\ud800", "reason": "x"}',
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "malformed_request"
+
+
+def test_a_surrogate_pair_is_one_character_and_is_read(client):
+    response = client.post("/api/v1/auth/login/", data='{"email": "a@example.com", "password": "\\ud83d\\udcb8"}',
+                           content_type="application/json")
+    assert response.json()["error"]["code"] == "invalid_credentials"

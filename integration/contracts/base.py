@@ -27,6 +27,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework import serializers
 
 from integration.errors import ApplicationError
+from integration.parsers import LONE_SURROGATE_REASON, lone_surrogate_in
 
 
 class InvalidPayloadError(ApplicationError):
@@ -50,15 +51,19 @@ class UnknownTopicError(ApplicationError):
 # --- JSON on the wire -------------------------------------------------------
 
 def parse_json(body: bytes) -> Any:
-    """Decodes a wire body; numbers with a fraction become ``Decimal``, NaN/Infinity are refused."""
+    """Decodes a wire body; numbers with a fraction become ``Decimal``, NaN/Infinity and strings that are
+    not Unicode text (a lone surrogate escape, ``integration.parsers``) are refused."""
 
     def _reject_constant(name: str) -> Any:
         raise ValueError(f"{name} is not allowed")
 
     try:
-        return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+        data = json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJsonError(details={"reason": str(exc)[:200]}) from None
+    if lone_surrogate_in(data):
+        raise MalformedJsonError(details={"reason": LONE_SURROGATE_REASON})
+    return data
 
 
 def encode_json(data: Any) -> bytes:

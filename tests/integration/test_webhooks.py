@@ -9,6 +9,7 @@ from django.urls import resolve
 from integration import routes
 from integration.errors import UnprocessableError
 from integration.models import InboxEntry
+from integration.transport import sender_of
 from tests.integration.conftest import RecordingHandler, remove_handler, signed_post, use_handler
 from tests.integration.factories import catalog_sync_payload, revenue_event_payload
 
@@ -169,3 +170,26 @@ def test_json_nested_thousands_deep_is_a_400_not_a_crash(client, catalog_handler
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed_json"
     assert catalog_handler.calls == []
+
+
+@pytest.mark.parametrize("topic", sorted(topic for topic, route in routes.TOPICS.items()
+                                         if route.auth == routes.SIGNED))
+def test_a_lone_surrogate_escape_anywhere_is_malformed_not_a_crash(client, topic):
+    """``"\\ud800"`` is JSON syntax but not Unicode text: hashing the body or echoing it in an error raised
+    UnicodeEncodeError (a 500) on every signed topic before. A pair of escapes is one character and is read."""
+    path = routes.TOPICS[topic].path
+    source = sender_of(routes.TOPICS[topic])
+    for body in (b'{"source":"\\ud800"}', b'{"products":[{"name":"ok \\udfff"}]}', b'{"\\ud800":1}'):
+        response = signed_post(client, path, body, key=f"k-sur-{topic}", source=source)
+        assert response.status_code == 400, (path, body, response.content)
+        assert response.json()["error"]["code"] == "malformed_json"
+    assert not InboxEntry.objects.exists()
+
+
+def test_a_surrogate_pair_is_one_character_and_reaches_the_handler(client, catalog_handler):
+    payload = catalog_sync_payload()
+    payload["products"][0]["name"] = "PLACEHOLDER"
+    body = json.dumps(payload).replace("PLACEHOLDER", "Money \\ud83d\\udcb8").encode()
+    assert signed_post(client, PATH, body).status_code == 200
+    assert catalog_handler.calls[0][0]["products"][0]["name"] == "Money \U0001f4b8"
+
