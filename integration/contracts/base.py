@@ -265,7 +265,9 @@ def validate_with(serializer_class: type[serializers.Serializer], payload: Any) 
     try:
         validated = _prototype(serializer_class).run_validation(payload)
     except serializers.ValidationError as exc:
-        raise InvalidPayloadError(details=_plain(exc.detail)) from None
+        details = _plain(exc.detail)
+        # A body that is not an object at all (``null``) fails as a whole, with a list of messages.
+        raise InvalidPayloadError(details=details if isinstance(details, dict) else {"payload": details}) from None
     return _plain(validated)
 
 

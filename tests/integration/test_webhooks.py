@@ -193,3 +193,13 @@ def test_a_surrogate_pair_is_one_character_and_reaches_the_handler(client, catal
     assert signed_post(client, PATH, body).status_code == 200
     assert catalog_handler.calls[0][0]["products"][0]["name"] == "Money \U0001f4b8"
 
+
+@pytest.mark.parametrize("body", [b"null", b"[]", b'"text"', b"42", b"true"])
+def test_a_body_that_is_not_an_object_is_a_400_invalid_payload(client, catalog_handler, body):
+    """``null`` failed the contract as a whole, with a list of messages where details must be an object:
+    dict(list) raised ValueError (a 500)."""
+    response = signed_post(client, PATH, body, key="k-not-object")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid_payload" and isinstance(error["details"], dict) and error["details"]
+    assert catalog_handler.calls == [] and not InboxEntry.objects.exists()
