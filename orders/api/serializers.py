@@ -5,6 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from integration.money import quantize
+from orders.errors import InvalidCountry
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -96,6 +97,13 @@ class CouponInput(serializers.Serializer):
 class CheckoutInput(serializers.Serializer):
     couponCode = serializers.CharField(max_length=64, required=False, allow_blank=True)
     billingCountry = serializers.CharField(max_length=8, required=False, allow_blank=True)
+
+    def validate_billingCountry(self, value):
+        # An alpha-2 code is two ASCII letters. django_countries reads a str.isdigit() code as a numeric
+        # one and int() fails on digits it cannot convert ("²"): a 500 before this check.
+        if value and not (value.isascii() and value.strip().isalpha()):
+            raise InvalidCountry(details={"billingCountry": value[:8]})
+        return value
 
 
 class PayInput(serializers.Serializer):

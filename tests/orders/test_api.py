@@ -136,6 +136,17 @@ def test_checkout_with_an_empty_cart_or_a_bad_country(buyer, client_for, product
     assert not Order.objects.exists()
 
 
+@pytest.mark.parametrize("country", ["\u00b2", "\u00b2\u00b3", "\u0663", "12", "D\u0415", "\uff24\uff25"])
+def test_a_country_of_digits_or_non_ascii_letters_is_invalid_country_not_a_crash(buyer, client_for, products,
+                                                                                   country):
+    """"\u00b2" (superscript two) is str.isdigit(), and django_countries' int() of it raised ValueError: a 500."""
+    api = client_for(buyer)
+    api.post("/api/v1/cart/items/", {"productId": "p1"}, format="json")
+    bad = api.post("/api/v1/checkout/", {"billingCountry": country}, format="json")
+    assert bad.status_code == 400 and _error(bad) == "invalid_country", bad.content
+    assert not Order.objects.exists()
+
+
 def test_orders_are_their_buyers_only(buyer, client_for, buy, lms):
     order = buy(buyer, "p1")
     stranger = client_for(UserFactory())
