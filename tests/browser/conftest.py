@@ -51,8 +51,8 @@ class Browser:
         self._allowed: list[re.Pattern] = []
         self._last = None
 
-    def open(self, path: str = "/", *, user=None, lms_user=None):
-        context = self._chromium.new_context(viewport={"width": 1280, "height": 900})
+    def open(self, path: str = "/", *, user=None, lms_user=None, viewport: dict | None = None):
+        context = self._chromium.new_context(viewport=viewport or {"width": 1280, "height": 900})
         if user is not None or lms_user is not None:
             context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": signed_in_session(user, lms_user),
                                   "url": self.base_url}])
