@@ -44,6 +44,21 @@ def test_signing_up_and_in_on_the_pages(client):
     assert response.status_code == 302 and "_auth_user_id" in client.session
 
 
+def test_after_signing_up_the_pages_say_what_to_do_in_plain_words(client, mailoutbox):
+    response = client.post("/account/signup/", {"email": "plain@example.com", "password1": "page-pass-phrase-1",
+                                                "password2": "page-pass-phrase-1"}, follow=True)
+    html = response.content.decode()
+    # allauth's own words were "Verify Your Email Address" and "finalize the signup process".
+    assert "Check your email" in html and "open it, then log in" in html and 'href="/account/login/"' in html
+    assert "Verify Your Email Address" not in html and "finalize" not in html
+    (link,) = re.findall(r"http://\S+/account/confirm-email/\S+/", mailoutbox[-1].body)
+    confirm = client.get(link[link.index("/account/"):]).content.decode()
+    assert "Confirm that <strong>plain@example.com</strong> is your email address." in confirm
+    assert "for user" not in confirm and 'name="csrfmiddlewaretoken"' in confirm
+    expired = client.get("/account/confirm-email/not-a-key/").content.decode()
+    assert "expired or was already used" in expired
+
+
 def test_the_login_page_is_throttled_with_a_clear_message(client, user, settings):
     settings.IDENTITY_LOGIN_FAILURES_PER_ACCOUNT = 3
     for _ in range(3):
