@@ -6,12 +6,17 @@ and rejection of a purchased enrollment, ``enrollment.lifecycle`` to revenue on 
 completion, revocation and expiry.
 """
 
+import json
+import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, FilteredRelation, Q
+from django.db.models import CharField, Count, Exists, F, FilteredRelation, OuterRef, Q, TextField, Value
+from django.db.models.functions import Cast
+from django.utils.dateparse import parse_datetime
 
 from integration.db import insert_ignore, unique_constraint
 from integration.mail import send_templated_email
@@ -27,9 +32,12 @@ from learning.models import (
     EnrollmentSource,
     EnrollmentStatus,
     LmsUser,
+    LmsUserType,
+    Membership,
     Program,
     PublishStatus,
 )
+from learning.permissions import Right, ancestor_paths, roles_with
 from learning.web import lms_url
 
 REMINDER_BEFORE = timedelta(days=7)
@@ -103,6 +111,76 @@ def _email(enrollment: Enrollment, template: str, **context) -> None:
     send_templated_email(to=user.email, template=template, context={
         "title": enrollment.offering.title, "course_url": lms_url(f"/lms/enrollments/{enrollment.id}/"),
         "expires_at": enrollment.expires_at.isoformat() if enrollment.expires_at else "", **context})
+
+
+def _approvers(enrollments: list[Enrollment]) -> dict[tuple[str, uuid.UUID], list[str]]:
+    """Who may approve each pending enrollment, by its offering ``(kind, id)``: the emails of the active people
+    the approval queue and the approve API let act on it (``access_check`` with ``enrollment:department:manage``):
+    a role holding that right (department admin) in the offering's department or one above it, and the global
+    admins. No course staff role holds it.
+
+    One statement however many offerings: the offerings' department paths, the memberships of those roles in a
+    department that is one of their departments or above one (``path LIKE membership path || '%'``) and the
+    global admins (``user_types`` read as text, then checked exactly here), as one ``UNION ALL``. Only the
+    active with an address that is not an erased one (``lms_user_mailable``'s rule) are read.
+    """
+    course_ids = {e.course_id for e in enrollments if e.program_id is None}
+    program_ids = {e.program_id for e in enrollments if e.program_id is not None}
+    text, columns = TextField(), ("row_kind", "row_ident", "row_path", "row_types")
+    parts, covers = [], Q()
+    for kind, model, ids in (("course", Course, course_ids), ("program", Program, program_ids)):
+        if ids:
+            parts.append(model.objects.filter(pk__in=ids).annotate(
+                row_kind=Value(kind, output_field=text), row_ident=Cast("pk", output_field=CharField()),
+                row_path=F("department__path"), row_types=Value("", output_field=text)).values_list(*columns))
+            covers |= Q(Exists(model.objects.filter(pk__in=ids,
+                                                    department__path__startswith=OuterRef("department__path"))))
+    mailable = Q(is_active=True) & ~Q(email="") & ~Q(email__endswith="@invalid")
+    parts.append(Membership.objects.filter(covers, role__in=roles_with(Right.ENROLLMENT_MANAGE),
+                                           user__in=LmsUser.objects.filter(mailable))
+                 .annotate(row_kind=Value("member", output_field=text), row_ident=F("user__email"),
+                           row_path=F("department__path"), row_types=Value("", output_field=text)).values_list(*columns))
+    parts.append(LmsUser.objects.annotate(types_text=Cast("user_types", output_field=text))
+                 .filter(mailable, types_text__contains=json.dumps(LmsUserType.GLOBAL_ADMIN.value))
+                 .annotate(row_kind=Value("admin", output_field=text), row_ident=F("email"),
+                           row_path=Value("", output_field=text), row_types=F("types_text")).values_list(*columns))
+    first, *others = parts
+    paths, holders, everywhere = {}, [], set()
+    for kind, ident, path, types in first.union(*others, all=True):
+        if kind in ("course", "program"):
+            paths[(kind, uuid.UUID(str(ident)))] = path
+        elif kind == "member":
+            holders.append((ident, path))
+        elif LmsUserType.GLOBAL_ADMIN in (json.loads(types) or ()):
+            everywhere.add(ident)
+    found = {}
+    for key, path in paths.items():
+        above = set(ancestor_paths(path))
+        found[key] = sorted(everywhere | {email for email, held_in in holders if held_in in above})
+    return found
+
+
+def _approval_emails(enrollments: list[Enrollment]) -> None:
+    """Tells the people who may approve each new pending enrollment that it waits (after the commit).
+
+    Called where the enrollment is inserted, so once per enrollment: a repeated grant, an enrollment
+    already live or a late delivery inserts none and sends nothing.
+    """
+    if not enrollments:
+        return
+    approvers = _approvers(enrollments)
+    for enrollment in enrollments:
+        key = ("program", enrollment.program_id) if enrollment.program_id else ("course", enrollment.course_id)
+        learner = enrollment.user.email
+        asked = enrollment.granted_at
+        if isinstance(asked, str):  # as the wire gave it
+            asked = parse_datetime(asked) or enrollment.created_at
+        context = {"learner": learner, "title": enrollment.offering.title, "kind": key[0],
+                   "asked_at": asked.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                   "purchased": bool(enrollment.commerce_order_id), "order_id": enrollment.commerce_order_id,
+                   "approval_url": lms_url(f"/lms/admin/approvals/?{urlencode({'q': learner})}")}
+        for email in approvers.get(key, ()):
+            send_templated_email(to=email, template="lms_enrollment_approval_needed", context=context)
 
 
 def _default_instructor(course: Course | None, course_class: CourseClass | None) -> LmsUser | None:
@@ -189,6 +267,7 @@ def enrollment_open(*, user: LmsUser, course: Course | None = None, program: Pro
         raise IntegrityError("the live enrollment kept changing under the insert")
     if pending:
         _email(enrollment, "lms_enrollment_pending")
+        _approval_emails([enrollment])
         return Opened(enrollment, "pending_approval")
     _send_activated(enrollment, now=now, extra=extra)
     _email(enrollment, "lms_enrollment_active")
@@ -473,17 +552,19 @@ class EnrollmentBatch:
             for index in sorted(self._created + self._in_batch):
                 if answers[index].enrollment.pk not in written:
                     answers[index] = _open_one(user=self.user, request=self.requests[index], now=self.now)
-        activated = []
+        activated, pending = [], []
         for index, enrollment in zip(self._created, enrollments, strict=True):
             if enrollment.pk not in written:
                 continue
             if enrollment.status == EnrollmentStatus.PENDING:
                 _email(enrollment, "lms_enrollment_pending")
+                pending.append(enrollment)
                 continue
             activated.append(_activated_payload(enrollment, now=self.now, extra=self.requests[index].extra))
             _email(enrollment, "lms_enrollment_active")
         if activated:
             remote.enrollment_lifecycle_send_many(event="enrollment.activated", payloads=activated)
+        _approval_emails(pending)  # no query when none waits for approval
         return answers
 
 

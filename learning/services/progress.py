@@ -7,7 +7,7 @@ program's), issues a certificate with a verification code, emails the learner an
 """
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.db import IntegrityError, transaction
@@ -38,6 +38,7 @@ from learning.models import (
     ProgramCourse,
     QuestionKind,
 )
+from learning.permissions import Right, course_roles_with
 from learning.services.enrollments import lifecycle_base
 from learning.services.users import lms_user_mailable
 from learning.web import lms_url
@@ -132,9 +133,28 @@ def exam_attempt_submit(*, user: LmsUser, exam: Exam, answers: dict, now: dateti
             attempt.save(force_insert=True)
     except IntegrityError:
         raise AttemptLimitReached(details={"maxAttempts": exam.max_attempts}) from None
+    if waiting:
+        _awaiting_grading_email(attempt, waiting=len(questions) - len(points))
     if attempt.passed:
         course_completion_check(user=user, course=exam.course, now=now)
     return attempt
+
+
+def _awaiting_grading_email(attempt: ExamAttempt, *, waiting: int) -> None:
+    """The course's instructors (the course staff roles holding the grading right the grading page asks,
+    ``teaching:answers:grade``), told once per attempt, when it is inserted, that it waits for their points
+    (after the commit; never to an inactive or erased person). One query."""
+    exam = attempt.exam
+    emails = sorted(set(CourseStaff.objects.filter(course_id=exam.course_id, role__in=course_roles_with(Right.GRADE),
+                                                   user__is_active=True)
+                        .exclude(user__email="").exclude(user__email__endswith="@invalid")
+                        .values_list("user__email", flat=True)))
+    context = {"learner": attempt.user.email, "exam": exam.title, "title": exam.course.title,
+               "number": attempt.number, "waiting": waiting,
+               "submitted_at": attempt.submitted_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+               "grading_url": lms_url("/lms/teach/grading/")}
+    for email in emails:
+        send_templated_email(to=email, template="lms_exam_awaiting_grading", context=context)
 
 
 @transaction.atomic

@@ -145,8 +145,9 @@ def test_a_program_enrollment_opens_its_courses():
 GRANT_QUERY_BOUND = 11
 # A buyer already known: the user's read and its email's refresh (2), the live enrollments (1), the
 # enrollments' insert, no savepoint, one per kind (the programs' is one more, 1); a refused item's line look-up
-# (1); programs are one more query (1).
-KNOWN_BUYER_MIXED_BOUND = GRANT_QUERY_BOUND + 6
+# (1); programs are one more query (1); the course that needs approval, who may approve it (its department
+# path, the department admins above it and the global admins in one UNION, 1; none for a course that needs none).
+KNOWN_BUYER_MIXED_BOUND = GRANT_QUERY_BOUND + 7
 
 
 @pytest.mark.parametrize("count", [1, 20])
