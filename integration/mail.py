@@ -1,7 +1,8 @@
 """Transactional email for every app: HTML and text in the site's look, sent after commit by a task.
 
 Templates live in ``templates/email/<name>.subject.txt``, ``<name>.txt`` and
-``<name>.html`` (the HTML ones extend ``email/base.html``). The context must be
+``<name>.html`` (the HTML ones extend ``email/base.html``; the subject and text are rendered
+without HTML escaping, the HTML with it). The context must be
 JSON-serialisable: the task renders it in the worker.
 """
 
@@ -12,7 +13,8 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +38,16 @@ def _send_after_commit(payload: dict) -> None:
     send_email_task.delay(**payload)
 
 
+def _plain(name: str, context: dict) -> str:
+    """A plain-text template rendered without HTML escaping: a course called "Ethics & Law" reads so in a
+    subject or a text body, not "Ethics &amp; Law" (nothing there is read as HTML)."""
+    return get_template(name).template.render(Context(context, autoescape=False))
+
+
 def render_email(*, template: str, context: dict) -> tuple[str, str, str]:
     full = {"site_name": settings.SITE_NAME, "site_url": settings.COMMERCE_BASE_URL, **context}
-    subject = " ".join(render_to_string(f"email/{template}.subject.txt", full).split())
-    text = render_to_string(f"email/{template}.txt", full)
+    subject = " ".join(_plain(f"email/{template}.subject.txt", full).split())
+    text = _plain(f"email/{template}.txt", full)
     html = render_to_string(f"email/{template}.html", full)
     return subject, text, html
 
