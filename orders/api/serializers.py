@@ -2,17 +2,76 @@
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from integration.contracts import ErrorDetailSerializer
 from integration.money import quantize
 from orders.errors import InvalidCountry
+from orders.models import EntitlementStatus, OrderStatus
 
 
 def money(amount: Decimal, currency: str) -> str:
     return str(quantize(amount, currency))
 
 
-class OrderLineOutput(serializers.Serializer):
+def _one_of(values: list[str]) -> dict:
+    # A pattern, not an enum: spectacular names every enum after its field, and "status" here would collide
+    # with the other apps' "status" sets (a warning the schema test fails on; the names live in settings).
+    return {"type": "string", "pattern": f"^({'|'.join(values)})$", "description": f"one of: {', '.join(values)}"}
+
+
+@extend_schema_field(_one_of(OrderStatus.values))
+class OrderStatusField(serializers.CharField):
+    """An order's status (shared/API.md's list)."""
+
+
+@extend_schema_field(_one_of(EntitlementStatus.values))
+class EntitlementStatusField(serializers.CharField):
+    """A line's entitlementStatus (shared/API.md's list)."""
+
+
+def _money(**kwargs) -> serializers.CharField:
+    return serializers.CharField(help_text="a decimal string with the currency's minor digits", **kwargs)
+
+
+class TotalsOutput(serializers.Serializer):
+    """The shape :func:`totals` answers (declared for the OpenAPI schema)."""
+
+    currency = serializers.CharField()
+    subtotal = _money()
+    discount = _money()
+    tax = _money()
+    total = _money()
+    taxName = serializers.CharField(allow_null=True)
+    taxRate = serializers.CharField(help_text="a decimal fraction, e.g. 0.19; 0 without tax")
+    taxInclusive = serializers.BooleanField()
+
+
+class LineAmountsOutput(serializers.Serializer):
+    """A priced line's amounts, in a cart's quote and on an order."""
+
+    productId = serializers.CharField()
+    externalId = serializers.CharField()
+    name = serializers.CharField()
+    subtotal = _money()
+    discount = _money()
+    tax = _money()
+    total = _money()
+
+
+class OrderLineOutput(LineAmountsOutput):
+    # The declared fields are the schema's; to_representation writes the same names.
+    id = serializers.CharField()
+    bundleProductId = serializers.CharField(allow_null=True)
+    productType = serializers.CharField()
+    unitPrice = _money()
+    quantity = serializers.IntegerField()
+    refundedAmount = _money()
+    entitlementStatus = EntitlementStatusField()
+    enrollmentId = serializers.CharField(allow_null=True)
+    entitlementError = serializers.CharField(allow_null=True)
+
     def to_representation(self, line):
         currency = self.context["currency"]
         return {
@@ -36,8 +95,30 @@ def totals(order_or_quote) -> dict:
             "taxInclusive": bool(order_or_quote.tax_inclusive)}
 
 
+class TimelineEventOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    message = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
 class OrderOutput(serializers.Serializer):
     """An order with its lines (and, with ``timeline`` in the context, its timeline in plain words)."""
+
+    # The declared fields are the schema's; to_representation writes the same names.
+    id = serializers.CharField()
+    number = serializers.CharField()
+    status = OrderStatusField()
+    totals = TotalsOutput()
+    refundedAmount = _money()
+    couponCode = serializers.CharField(allow_null=True)
+    billingCountry = serializers.CharField(allow_null=True, help_text="ISO 3166 alpha-2")
+    lmsUserId = serializers.CharField(allow_null=True)
+    gateway = serializers.CharField()
+    createdAt = serializers.DateTimeField()
+    paidAt = serializers.DateTimeField(allow_null=True)
+    completedAt = serializers.DateTimeField(allow_null=True)
+    lines = OrderLineOutput(many=True)
+    timeline = TimelineEventOutput(many=True, required=False, help_text="on the order's own page (detail) only")
 
     def to_representation(self, order):
         lines = sorted(order.lines.all(), key=lambda line: line.position)
@@ -83,6 +164,75 @@ def cart_representation(*, cart, quote, error=None) -> dict:
                    "tax": money(line.tax, currency), "total": money(line.total, currency)} for line in quote.lines],
         "totals": totals(quote), "error": error,
     }
+
+
+class OrderPageOutput(serializers.Serializer):
+    results = OrderOutput(many=True)
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
+class PayOutput(OrderOutput):
+    """The order after paying; a card that needs a second step adds what the client needs for it."""
+
+    requiresAction = serializers.BooleanField(required=False)
+    clientSecret = serializers.CharField(required=False)
+    paymentIntentId = serializers.CharField(required=False)
+
+
+class RefundOutput(serializers.Serializer):
+    class RefundSummary(serializers.Serializer):
+        id = serializers.CharField()
+        amount = _money()
+        currency = serializers.CharField()
+        reason = serializers.CharField()
+        createdAt = serializers.DateTimeField()
+
+    refund = RefundSummary()
+    order = OrderOutput()
+
+
+class PaymentOutput(serializers.Serializer):
+    provider = serializers.CharField()
+    label = serializers.CharField()
+    publishableKey = serializers.CharField(required=False, help_text="Stripe only")
+    jsUrl = serializers.CharField(required=False, help_text="Stripe only")
+
+
+class CheckoutOutput(serializers.Serializer):
+    orderId = serializers.CharField()
+    number = serializers.CharField()
+    status = OrderStatusField()
+    totals = TotalsOutput()
+    payment = PaymentOutput()
+
+
+class BundlePartOutput(serializers.Serializer):
+    productId = serializers.CharField()
+    name = serializers.CharField()
+    allocatedPrice = _money()
+
+
+class CartItemOutput(serializers.Serializer):
+    id = serializers.CharField()
+    productId = serializers.CharField()
+    name = serializers.CharField()
+    productType = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unitPrice = _money()
+    currency = serializers.CharField()
+    bundleItems = BundlePartOutput(many=True)
+
+
+class CartOutput(serializers.Serializer):
+    """The shape :func:`cart_representation` answers (declared for the OpenAPI schema)."""
+
+    id = serializers.CharField(allow_null=True)
+    couponCode = serializers.CharField(allow_null=True)
+    items = CartItemOutput(many=True)
+    lines = LineAmountsOutput(many=True, required=False, help_text="absent while the cart is empty")
+    totals = TotalsOutput(allow_null=True)
+    error = ErrorDetailSerializer(allow_null=True, help_text="why the cart cannot be priced as it is")
 
 
 class CartItemInput(serializers.Serializer):

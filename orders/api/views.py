@@ -11,11 +11,16 @@ from integration.errors import ApplicationError
 from integration.pagination import CursorPagination
 from orders.api.serializers import (
     CartItemInput,
+    CartOutput,
     CheckoutInput,
+    CheckoutOutput,
     CouponInput,
     OrderOutput,
+    OrderPageOutput,
     PayInput,
+    PayOutput,
     RefundInput,
+    RefundOutput,
     cart_representation,
     money,
     totals,
@@ -56,13 +61,13 @@ def cart_body(*, user_id) -> dict:
 
 
 class CartApi(APIView):
-    @extend_schema(tags=TAG, responses={200: OpenApiTypes.OBJECT, **ERRORS}, operation_id="cart_get", summary="The signed-in buyer's cart")
+    @extend_schema(tags=TAG, responses={200: CartOutput, **ERRORS}, operation_id="cart_get", summary="The signed-in buyer's cart")
     def get(self, request):
         return Response(cart_body(user_id=request.user.pk))
 
 
 class CartItemsApi(APIView):
-    @extend_schema(tags=TAG, request=CartItemInput, responses={201: OpenApiTypes.OBJECT, **ERRORS},
+    @extend_schema(tags=TAG, request=CartItemInput, responses={201: CartOutput, **ERRORS},
                    operation_id="cart_item_add", summary="Add a product to the cart")
     def post(self, request):
         data = CartItemInput(data=request.data)
@@ -74,7 +79,7 @@ class CartItemsApi(APIView):
 
 
 class CartItemApi(APIView):
-    @extend_schema(tags=TAG, responses={200: OpenApiTypes.OBJECT, **ERRORS}, operation_id="cart_item_remove", summary="Remove an item from the cart")
+    @extend_schema(tags=TAG, responses={200: CartOutput, **ERRORS}, operation_id="cart_item_remove", summary="Remove an item from the cart")
     def delete(self, request, item_id: str):
         now = _now()
         cart = cart_get_or_create(user_id=request.user.pk, now=now)
@@ -83,7 +88,7 @@ class CartItemApi(APIView):
 
 
 class CartCouponApi(APIView):
-    @extend_schema(tags=TAG, request=CouponInput, responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    @extend_schema(tags=TAG, request=CouponInput, responses={200: CartOutput, **ERRORS},
                    operation_id="cart_coupon_set", summary="Apply a coupon to the cart (an empty code removes it)")
     def post(self, request):
         data = CouponInput(data=request.data)
@@ -95,7 +100,7 @@ class CartCouponApi(APIView):
 
 
 class CheckoutApi(APIView):
-    @extend_schema(tags=TAG, request=CheckoutInput, responses={201: OpenApiTypes.OBJECT, **ERRORS},
+    @extend_schema(tags=TAG, request=CheckoutInput, responses={201: CheckoutOutput, **ERRORS},
                    operation_id="checkout_create", summary="Make the order from the cart (once per cart content)")
     def post(self, request):
         data = CheckoutInput(data=request.data or {})
@@ -111,7 +116,7 @@ class CheckoutApi(APIView):
 
 
 class PayApi(APIView):
-    @extend_schema(tags=TAG, request=PayInput, responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    @extend_schema(tags=TAG, request=PayInput, responses={200: PayOutput, **ERRORS},
                    operation_id="checkout_pay", summary="Pay the order: 200 (paid or completed), 402 card_declined, or 200 requiresAction")
     def post(self, request, order_id: str):
         data = PayInput(data=request.data or {})
@@ -132,7 +137,7 @@ class OrdersPagination(CursorPagination):
 
 
 class OrderListApi(APIView):
-    @extend_schema(tags=TAG, responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    @extend_schema(tags=TAG, responses={200: OrderPageOutput, **ERRORS},
                    operation_id="orders_list", summary="The buyer's orders (filters: status, q)")
     def get(self, request):
         orders = order_list(user_id=request.user.pk, filters={"status": request.query_params.get("status"),
@@ -143,7 +148,7 @@ class OrderListApi(APIView):
 
 
 class OrderDetailApi(APIView):
-    @extend_schema(tags=TAG, responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    @extend_schema(tags=TAG, responses={200: OrderOutput, **ERRORS},
                    operation_id="orders_get", summary="One order: lines with entitlementStatus and enrollmentId, and its timeline")
     def get(self, request, order_id: str):
         order = order_get(order_id=order_id, user_id=None if _is_commerce_admin(request.user) else request.user.pk)
@@ -155,7 +160,7 @@ def _is_commerce_admin(user) -> bool:
 
 
 class OrderRefundsApi(APIView):
-    @extend_schema(tags=TAG, request=RefundInput, responses={201: OpenApiTypes.OBJECT, **ERRORS},
+    @extend_schema(tags=TAG, request=RefundInput, responses={201: RefundOutput, **ERRORS},
                    operation_id="orders_refund_create", summary="Refund the order, some lines, or an amount (the buyer within the refund window)")
     def post(self, request, order_id: str):
         data = RefundInput(data=request.data)
