@@ -54,6 +54,7 @@ spec (000_…), sent the documented request as the documented caller, its answer
 | everything else under /api/ needs a user or service     | anonymous              | test_anonymous_is_401_with_the_error_shape |
 | every error a JSON body {error: {code, message, details}} | anonymous            | test_unknown_paths_and_methods_answer_the_error_shape (and error_of() everywhere) |
 | ids strings, timestamps ISO 8601 UTC, camelCase names   | every answer above     | _every_json_answer_keeps_the_conventions (autouse) |
+| every answer under /api/ as the OpenAPI schema documents it | every answer above | _every_json_answer_keeps_the_conventions (autouse), test_the_schema_check_finds_what_it_should |
 """
 
 import json
@@ -126,23 +127,71 @@ def test_the_convention_scan_finds_what_it_should():
                         "/api.order_id: not camelCase"]
 
 
+_documents: list = []
+
+
+def _openapi():
+    """The served OpenAPI document as schemathesis reads it (built once per run)."""
+    if not _documents:
+        import schemathesis
+
+        _documents.append(schemathesis.openapi.from_dict(json.loads(
+            Client().get("/api/v1/schema/", {"format": "json"}).content)))
+    return _documents[0]
+
+
+def _schema_problem(method: str, path: str, response) -> str | None:
+    """How ``response`` differs from what the OpenAPI schema documents for its operation (status code, content
+    type, headers, body), or None. Paths and methods the schema does not name are the 404/405 tests' business."""
+    import requests
+    from schemathesis.core.failures import FailureGroup
+    from schemathesis.core.transport import Response
+
+    operation = _openapi().find_operation_by_path(method, path)
+    if operation is None:
+        return None
+    request = requests.Request(method, f"http://testserver{path}").prepare()
+    wrapped = Response(status_code=response.status_code, content=response.content, request=request, elapsed=0.0,
+                       verify=False, headers={name.lower(): [value] for name, value in response.headers.items()})
+    try:
+        operation.validate_response(wrapped)
+    except (FailureGroup, AssertionError) as failure:
+        reasons = "; ".join(str(each)[:300] for each in getattr(failure, "exceptions", [failure]))
+        return f"{method} {path} {response.status_code}: {reasons}"
+    return None
+
+
+def test_the_schema_check_finds_what_it_should():
+    from django.http import JsonResponse
+
+    order = f"/api/v1/orders/{uuid.uuid4()}/"
+    assert "id" in (_schema_problem("GET", order, JsonResponse({"id": 1})) or "")
+    assert _schema_problem("GET", "/api/v1/cart/", JsonResponse({"id": None, "couponCode": None, "items": [],
+                                                                  "totals": None, "error": None})) is None
+    assert _schema_problem("GET", "/api/v1/cart/", JsonResponse({"items": "none"})) is not None
+    assert _schema_problem("GET", "/api/v1/no-such-operation", JsonResponse({})) is None
+
+
 @pytest.fixture(autouse=True)
 def _every_json_answer_keeps_the_conventions(monkeypatch):
-    """Every JSON answer these tests get is scanned for string ids, ISO UTC timestamps and camelCase names."""
+    """Every JSON answer these tests get is scanned for string ids, ISO UTC timestamps and camelCase names,
+    and every answer under /api/ is checked against the OpenAPI schema's description of its operation."""
     problems: list[str] = []
     original = Client.request
 
     def request(self, **kwargs):
         response = original(self, **kwargs)
         path = kwargs.get("PATH_INFO", "")
-        if path.startswith("/api/") and response.get("Content-Type", "").startswith("application/json") \
-                and not path.startswith("/api/v1/schema"):
-            _scan(response.json(), path, problems)
+        if path.startswith("/api/") and not path.startswith(("/api/v1/schema", "/api/v1/docs")):
+            if response.get("Content-Type", "").startswith("application/json"):
+                _scan(response.json(), path, problems)
+            if problem := _schema_problem(kwargs.get("REQUEST_METHOD", "GET"), path, response):
+                problems.append(problem)
         return response
 
     monkeypatch.setattr(Client, "request", request)
     yield
-    assert not problems, problems
+    assert not problems, "\n".join(problems)
 
 
 # --- helpers --------------------------------------------------------------------------------------------------
