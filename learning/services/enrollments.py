@@ -140,8 +140,12 @@ def _approvers(enrollments: list[Enrollment]) -> dict[tuple[str, uuid.UUID], lis
                                            user__in=LmsUser.objects.filter(mailable))
                  .annotate(row_kind=Value("member", output_field=text), row_ident=F("user__email"),
                            row_path=F("department__path"), row_types=Value("", output_field=text)).values_list(*columns))
-    parts.append(LmsUser.objects.annotate(types_text=Cast("user_types", output_field=text))
-                 .filter(mailable, types_text__contains=json.dumps(LmsUserType.GLOBAL_ADMIN.value))
+    admins = LmsUser.objects.annotate(types_text=Cast("user_types", output_field=text)).filter(mailable)
+    if connection.vendor == "postgresql":  # the partial index's own predicate (migration 0006): no scan of every user
+        admins = admins.filter(user_types__contains=[LmsUserType.GLOBAL_ADMIN.value])
+    else:
+        admins = admins.filter(types_text__contains=json.dumps(LmsUserType.GLOBAL_ADMIN.value))
+    parts.append(admins
                  .annotate(row_kind=Value("admin", output_field=text), row_ident=F("email"),
                            row_path=Value("", output_field=text), row_types=F("types_text")).values_list(*columns))
     first, *others = parts
