@@ -43,6 +43,7 @@ spec (000_…), sent the documented request as the documented caller, its answer
 | POST /api/v2/courses/{id}/publish/ · …/archive/         | global admin (LMS)     | test_lms_departments_programs_courses |
 | POST /api/v2/courses/{id}/staff/                        | global admin (LMS)     | test_lms_departments_programs_courses |
 | GET|PUT /api/v2/courses/{id}/revenue-config/            | global admin (LMS)     | test_lms_revenue_config |
+| money in as "199.00" or 199.00                          | global admin (LMS)     | test_money_in_is_a_decimal_string_or_a_json_number |
 | GET|POST /api/v2/courses/{id}/lessons/ · …/exams/       | global admin (LMS)     | test_lms_departments_programs_courses |
 | GET /api/v2/me/enrollments/ · POST …/progress/          | learner                | test_lms_learner_journey |
 | POST /api/v2/exams/{id}/attempts/                       | learner                | test_lms_learner_journey |
@@ -1014,6 +1015,25 @@ def test_lms_departments_programs_courses(lms_admin):
     assert archived.status_code == 200 and archived.json()["status"] == "archived"
     learner_auth = as_user(UserFactory(verified=True))
     error_of(api.post("/api/v2/departments/", {"name": "Mine"}, format="json", **learner_auth), 403)
+
+
+@pytest.mark.parametrize(("written", "amount"), [("120.00", "120.00"), ("199.99", "199.99"), ("120", "120.00"),
+                                                  ('"120.00"', "120.00")])
+def test_money_in_is_a_decimal_string_or_a_json_number(lms_admin, written, amount):
+    """API.md: money is "199.00" or 199.00, "both are accepted on input". DRF's parser reads the number as a
+    float, which the money field refused ("not a binary float") on the LMS API before."""
+    auth = as_user(lms_admin)
+    dept = APIClient().post("/api/v2/departments/", {"name": "Money"}, format="json", **auth).json()["id"]
+    for path, extra in (("/api/v2/courses/", {}), ("/api/v2/programs/", {})):
+        body = json.dumps({"departmentId": dept, "title": "Priced", "description": "d", "currency": "USD",
+                           "suggestedPrice": "PRICE", **extra}).replace('"PRICE"', written)
+        created = Client().post(path, data=body, content_type="application/json", **auth)
+        assert created.status_code == 201, (path, created.content)
+        assert money(created.json()["suggestedPrice"]) == Decimal(amount)
+    too_exact = json.dumps({"departmentId": dept, "title": "T", "description": "d", "currency": "USD",
+                            "suggestedPrice": "PRICE"}).replace('"PRICE"', "0.30000000000000004")
+    error_of(Client().post("/api/v2/courses/", data=too_exact, content_type="application/json", **auth), 400,
+             "validation_error")
 
 
 def test_lms_revenue_config(lms_admin):

@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import math
 import threading
 import types
 import typing
@@ -93,19 +94,30 @@ def body_sha256(data: Any) -> str:
 # --- Field types ------------------------------------------------------------
 
 class MoneyField(serializers.DecimalField):
-    """A number or decimal string in, ``Decimal`` out (at most 4 decimal places, 15 whole digits)."""
+    """A number or decimal string in, ``Decimal`` out (at most 4 decimal places, 15 whole digits).
+
+    The wire contracts never see a float (``parse_json`` reads numbers as ``Decimal`` and
+    :func:`validate_with` refuses a float before any field). DRF's JSON parser, on the
+    APIs, reads ``199.00`` as the float 199.0, and shared/API.md accepts that number on input:
+    a float is taken as the decimal it was written as (``repr``, the shortest text that reads
+    back as the same float, is that literal's value up to 15 significant digits); one with more
+    digits than a float holds exactly is refused."""
 
     default_error_messages = {"float": "Send a decimal string or an exact number, not a binary float."}
+    FLOAT_DIGITS = 15
 
     def __init__(self, **kwargs):
         kwargs.setdefault("coerce_to_string", True)
         super().__init__(max_digits=19, decimal_places=None, **kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, float):
-            self.fail("float")
         if isinstance(data, bool):
             self.fail("invalid")
+        if isinstance(data, float):
+            written = Decimal(repr(data)) if math.isfinite(data) else None
+            if written is None or len(written.as_tuple().digits) > self.FLOAT_DIGITS:
+                self.fail("float")
+            data = written
         value = super().to_internal_value(data)
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -4:
