@@ -4,8 +4,10 @@ import secrets
 from datetime import datetime
 
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 
 from integration.db import insert_together
+from integration.money import format_money
 from orders import remote
 from orders.errors import AlreadyOwned, CartDuplicateItem, CartEmpty
 from orders.gateways import gateway_name
@@ -76,8 +78,8 @@ def checkout_create(*, user_id, now: datetime, coupon_code: str | None = None, b
         remote.coupon_redeem(code=quote.coupon_code, user_id=str(user_id), order_id=str(order.id),
                              currency=quote.currency, lines=list(per_item.values()), now=now)
     OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.CREATED, created_at=now, actor=str(user_id),
-                              message=f"Order placed: {len(quote.lines)} item(s), "
-                                      f"{order.total} {order.currency} to pay.")
+                              message=f"Order placed: {len(quote.lines)} item{pluralize(len(quote.lines))}, "
+                                      f"{format_money(order.total, order.currency)} to pay.")
     return order
 
 

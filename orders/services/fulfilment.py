@@ -50,6 +50,10 @@ def _item(line: OrderLine, order: Order, *, refund_amount: Decimal | None = None
             "grantedAt": (order.paid_at or order.created_at).isoformat(), "metadata": metadata}
 
 
+# Why a grant was sent again, in the timeline's words.
+GRANT_REASONS = {"retry": "no answer yet", "payment": "after the payment"}
+
+
 def entitlement_grant_send(*, order: Order, now: datetime, lines: list[OrderLine] | None = None,
                            reason: str = "payment", actor: str = "", email: str | None = None,
                            counted: bool = False, timeline: list[OrderEvent] | None = None) -> None:
@@ -71,9 +75,12 @@ def entitlement_grant_send(*, order: Order, now: datetime, lines: list[OrderLine
         "event": "entitlement.granted", "idempotencyKey": key, "orderId": str(order.id),
         "commerceUserId": str(order.user_id), "email": email or remote.user_get(user_id=str(order.user_id)).email,
         "items": [_item(line, order) for line in lines]})
-    attempt = "First" if order.grants_sent == 1 else f"Attempt {order.grants_sent}:"
-    event = OrderEvent(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now, actor=actor,
-                       message=f"{attempt} asked the learning platform to enroll you ({reason}).",
+    count = len(lines)
+    items = "your item" if count == 1 else f"your {count} items"
+    message = (f"Asked the learning platform to enroll you in {items}." if order.grants_sent == 1 else
+               f"Asked the learning platform again (attempt {order.grants_sent}, {GRANT_REASONS.get(reason, reason)}) "
+               f"to enroll you in {items}.")
+    event = OrderEvent(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now, actor=actor, message=message,
                        data={"idempotencyKey": key, "lines": [str(line.id) for line in lines]})
     if timeline is None:
         event.save()
@@ -91,7 +98,8 @@ def entitlement_revoke_send(*, order: Order, refunds: dict[OrderLine, Decimal], 
         "commerceUserId": str(order.user_id), "email": email or remote.user_get(user_id=str(order.user_id)).email,
         "items": [_item(line, order, refund_amount=amount) for line, amount in refunds.items()]})
     event = OrderEvent(order=order, kind=OrderEvent.Kind.ENTITLEMENT, created_at=now,
-                       message="Asked the learning platform to remove access to the refunded item(s).",
+                       message="Asked the learning platform to remove access to the refunded "
+                               f"{'item' if len(refunds) == 1 else f'{len(refunds)} items'}.",
                        data={"idempotencyKey": key, "lines": [str(line.id) for line in refunds]})
     if timeline is None:
         event.save()

@@ -207,7 +207,7 @@ def payment_record(*, payment_id, answer: GatewayPayment, now: datetime, source:
             payment.save(update_fields=[*changed, "failure_code", "failure_message"])
             OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.PAYMENT, created_at=now,
                                       message=f"Payment attempt {payment.attempt} failed: "
-                                              f"{payment.failure_message or payment.failure_code}.",
+                                              f"{(payment.failure_message or payment.failure_code).rstrip('.')}.",
                                       data={"code": payment.failure_code, "source": source})
             if order.status == OrderStatus.PENDING:
                 order_transition(order=order, to=OrderStatus.PAYMENT_FAILED, now=now, actor=source,

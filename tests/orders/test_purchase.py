@@ -275,3 +275,20 @@ def test_a_failed_confirmation_step_fails_the_attempt(buyer, products, lms):
     order.refresh_from_db()
     assert order.status == OrderStatus.PAYMENT_FAILED
     assert not OutboxMessage.objects.filter(aggregate_key=f"order:{order.pk}").exists()
+
+
+def test_the_timeline_reads_as_plain_sentences(buyer, products, lms, deliver):
+    """The buyer reads these on the order page: no 'item(s)', no '..', money as everywhere else."""
+    now = timezone.now()
+    cart = cart_get_or_create(user_id=buyer.pk, now=now)
+    for product_id in ("p1", "p2"):
+        cart_item_add(cart=cart, product_id=product_id, user_id=buyer.pk, now=now)
+    order = checkout_create(user_id=buyer.pk, now=now)
+    with pytest.raises(CardDeclined):
+        order_pay(order_id=order.pk, user_id=buyer.pk, now=now, payment_method="pm_card_chargeDeclined")
+    order_pay(order_id=order.pk, user_id=buyer.pk, now=now, payment_method="pm_card_visa")
+    messages = list(order.events.order_by("id").values_list("message", flat=True))
+    assert messages[0].startswith("Order placed: 2 items, $") and messages[0].endswith(" to pay.")
+    assert "Payment attempt 1 failed: Your card was declined." in messages
+    assert "Asked the learning platform to enroll you in your 2 items." in messages
+    assert not [message for message in messages if "(s)" in message or ".." in message]
