@@ -8,7 +8,10 @@ No request of ours nests more than a handful of levels, so anything past
 A string escape of a lone UTF-16 surrogate (``"\\ud800"``) is valid JSON syntax but not
 Unicode text: Python decodes it into a ``str`` that cannot be encoded as UTF-8, so the
 first hash, log line or JSON answer that echoes it raises ``UnicodeEncodeError`` (a 500).
-Such a body is refused as malformed too (:func:`lone_surrogate_in`).
+``"\\u0000"`` is Unicode but PostgreSQL stores it in neither text nor jsonb (``DataError``,
+a 500 wherever an open object such as a catalog product's metadata is saved; DRF's
+``CharField`` refuses it only in its own fields). A body holding either, in a key or a
+value, is refused as malformed too (:func:`unstorable_text_in`).
 """
 
 import re
@@ -18,7 +21,8 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 MAX_JSON_DEPTH = 64
-LONE_SURROGATE_REASON = "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not Unicode text"
+UNSTORABLE_TEXT_REASON = ("a string holds a NUL character (\\u0000) or a lone UTF-16 surrogate "
+                          "(\\ud800-\\udfff), which cannot be stored as text")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -30,8 +34,8 @@ class JSONParser(parsers.JSONParser):
             raise ParseError(f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep.") from None
         if json_depth(data) > MAX_JSON_DEPTH:
             raise ParseError(f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep.")
-        if lone_surrogate_in(data):
-            raise ParseError(f"JSON parse error - {LONE_SURROGATE_REASON}.")
+        if unstorable_text_in(data):
+            raise ParseError(f"JSON parse error - {UNSTORABLE_TEXT_REASON}.")
         return data
 
 
@@ -49,8 +53,8 @@ def json_depth(data: Any, *, limit: int = MAX_JSON_DEPTH) -> int:
     return deepest
 
 
-def lone_surrogate_in(data: Any) -> bool:
-    """Whether a key or a string value anywhere in ``data`` holds a surrogate code point (iterative).
+def unstorable_text_in(data: Any) -> bool:
+    """Whether a key or a string value anywhere in ``data`` holds NUL or a surrogate code point (iterative).
 
     A pair written as two escapes (``"\\ud83d\\udcb8"``) is decoded into one character by
     ``json``, so only an unpaired one is left in the ``str``."""
@@ -58,7 +62,7 @@ def lone_surrogate_in(data: Any) -> bool:
     while stack:
         value = stack.pop()
         if isinstance(value, str):
-            if not value.isascii() and _SURROGATE.search(value):
+            if "\x00" in value or (not value.isascii() and _SURROGATE.search(value)):
                 return True
         elif isinstance(value, dict):
             stack.extend(value.keys())

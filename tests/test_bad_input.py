@@ -173,3 +173,17 @@ def test_a_surrogate_pair_is_one_character_and_is_read(client):
     response = client.post("/api/v1/auth/login/", data='{"email": "a@example.com", "password": "\\ud83d\\udcb8"}',
                            content_type="application/json")
     assert response.json()["error"]["code"] == "invalid_credentials"
+
+
+@pytest.mark.parametrize("body", ['{"productId": "p1", "quantity": "\\u0000"}', '{"productId": "p1", "\\u0000": 1}'])
+def test_a_nul_character_anywhere_in_an_api_body_is_a_400(client, body):
+    """DRF's CharField refuses NUL in its own fields only; a JSONField (the cart's quantity, an exam's answers)
+    passed it on, and PostgreSQL stores it in neither text nor jsonb."""
+    from identity.services.tokens import token_pair_issue
+
+    user, _ = _user()
+    response = client.post("/api/v1/cart/items/", data=body, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {token_pair_issue(user=user).access}")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "malformed_request"
+    assert "NUL" in response.json()["error"]["message"]

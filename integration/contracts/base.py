@@ -28,7 +28,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework import serializers
 
 from integration.errors import ApplicationError
-from integration.parsers import LONE_SURROGATE_REASON, lone_surrogate_in
+from integration.parsers import UNSTORABLE_TEXT_REASON, unstorable_text_in
 
 
 class InvalidPayloadError(ApplicationError):
@@ -52,8 +52,8 @@ class UnknownTopicError(ApplicationError):
 # --- JSON on the wire -------------------------------------------------------
 
 def parse_json(body: bytes) -> Any:
-    """Decodes a wire body; numbers with a fraction become ``Decimal``, NaN/Infinity and strings that are
-    not Unicode text (a lone surrogate escape, ``integration.parsers``) are refused."""
+    """Decodes a wire body; numbers with a fraction become ``Decimal``, NaN/Infinity and strings that cannot
+    be stored as text (NUL, a lone surrogate escape: ``integration.parsers``) are refused."""
 
     def _reject_constant(name: str) -> Any:
         raise ValueError(f"{name} is not allowed")
@@ -62,8 +62,8 @@ def parse_json(body: bytes) -> Any:
         data = json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJsonError(details={"reason": str(exc)[:200]}) from None
-    if lone_surrogate_in(data):
-        raise MalformedJsonError(details={"reason": LONE_SURROGATE_REASON})
+    if unstorable_text_in(data):
+        raise MalformedJsonError(details={"reason": UNSTORABLE_TEXT_REASON})
     return data
 
 

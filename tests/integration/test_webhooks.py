@@ -203,3 +203,17 @@ def test_a_body_that_is_not_an_object_is_a_400_invalid_payload(client, catalog_h
     error = response.json()["error"]
     assert error["code"] == "invalid_payload" and isinstance(error["details"], dict) and error["details"]
     assert catalog_handler.calls == [] and not InboxEntry.objects.exists()
+
+
+@pytest.mark.parametrize("metadata", ['{"level": "a\\u0000b"}', '{"a\\u0000": 1}', '{"tags": ["x\\u0000"]}'])
+def test_a_nul_character_in_an_open_object_is_malformed_not_a_crash_on_postgresql(client, metadata):
+    """The contract's open metadata passes unknown keys through, and PostgreSQL stores "\\u0000" in neither
+    text nor jsonb: saving the product raised DataError (a 500) there. Refused before the contract now."""
+    from catalog.models import Product
+
+    payload = catalog_sync_payload()
+    payload["products"][0]["metadata"] = "METADATA"
+    response = signed_post(client, PATH, json.dumps(payload).replace('"METADATA"', metadata).encode())
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "malformed_json"
+    assert not Product.objects.exists() and not InboxEntry.objects.exists()
