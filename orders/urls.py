@@ -3,7 +3,7 @@
 from django.urls import path
 
 from orders.api import views as api
-from orders.views import pages
+from orders.views import pages, sales
 
 urlpatterns = [
     # --- storefront API (shared/API.md) ---
@@ -26,6 +26,7 @@ urlpatterns = [
     path("checkout/<uuid:order_id>/pay/", pages.pay_page, name="orders-pay"),
     path("checkout/<uuid:order_id>/authenticate/", pages.authenticate_page, name="orders-authenticate"),
     path("orders/", pages.order_history, name="orders-history"),
+    path("orders/sales/", sales.sales_overview, name="orders-sales"),
     path("orders/<uuid:order_id>/", pages.order_detail, name="orders-detail"),
     path("orders/<uuid:order_id>/status/", pages.order_status_fragment, name="orders-status"),
     path("orders/<uuid:order_id>/receipt/", pages.receipt, name="orders-receipt"),

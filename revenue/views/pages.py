@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from integration.errors import ApplicationError
+from integration.money import quantize
 from revenue import remote
 from revenue.api.authentication import LmsCaller, caller_of
 from revenue.filters import ConfigListFilter, EarningsFilter, HistoryFilter
@@ -157,4 +158,26 @@ def my_earnings(request):
             for share in page]
     return _render(request, "revenue/earnings.html", {
         "filter": filterset, "page": page, "rows": rows, "courses": courses, "held": ShareStatus.HELD,
-        "query": _query_without_page(request)})
+        "charts": _earnings_charts(courses), "query": _query_without_page(request)})
+
+
+def _earnings_charts(courses) -> list[dict]:
+    """The per-course table as Chart.js data, one chart per currency (amounts in two currencies are never
+    added or drawn on one axis): earned, refunded and net per course, as decimal strings to the minor unit."""
+    by_currency: dict[str, list] = {}
+    for course in courses:
+        by_currency.setdefault(course.currency, []).append(course)
+    charts = []
+    for currency, rows in by_currency.items():
+        def amounts(values, currency=currency):
+            return [str(quantize(value, currency)) for value in values]
+
+        charts.append({"id": f"earnings-chart-{currency.lower()}", "currency": currency, "indexAxis": "y",
+                       "labels": [course.title or course.external_id for course in rows],
+                       "series": [{"label": f"Earned ({currency})", "kind": "earned",
+                                   "values": amounts(course.earned for course in rows)},
+                                  {"label": f"Refunded ({currency})", "kind": "refunded",
+                                   "values": amounts(course.refunded for course in rows)},
+                                  {"label": f"Net ({currency})", "kind": "net",
+                                   "values": amounts(course.net for course in rows)}]})
+    return charts
