@@ -23,6 +23,9 @@ venv: $(VENV)/.installed
 venv-dev: $(VENV)/.installed-dev
 
 ## run: install, migrate, load demo data, serve on http://$(HOST):$(PORT) with the scheduler in process
+## (the links in its emails point at that address unless COMMERCE_BASE_URL / LMS_BASE_URL say otherwise)
+run: export COMMERCE_BASE_URL ?= http://$(HOST):$(PORT)
+run: export LMS_BASE_URL ?= http://$(HOST):$(PORT)
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo

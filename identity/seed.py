@@ -38,7 +38,9 @@ def _account(email: str, *, password: str | None, superuser: bool = False) -> tu
 
 
 @transaction.atomic
-def seed_identity(*, stdout) -> None:
+def seed_identity(*, stdout) -> str:
+    """Makes the demo accounts; answers the line ``seed_demo`` repeats at its end (after the demo's emails,
+    which a console mail backend prints in between), so the logins are the last thing a new user reads."""
     for email, roles, superuser in DEMO_ACCOUNTS:
         user, created = _account(email, password=DEMO_PASSWORD, superuser=superuser)
         for role in roles:
@@ -60,3 +62,5 @@ def seed_identity(*, stdout) -> None:
         # The demo has no legacy LMS accounts to protect, so it opens the SSO bridge ("My courses").
         identity_phase_set(phase=2, reason="demo data: SSO bridge open", actor=SEED_ACTOR)
         stdout.write("  identity phase 1 -> 2 (the LMS accepts store logins)\n")
+    return (f"Log in at /account/login/ as {', '.join(email for email, *_ in DEMO_ACCOUNTS)} "
+            f"(password {DEMO_PASSWORD} for all).")

@@ -32,6 +32,10 @@ def test_seed_demo_leaves_completed_refunded_and_pending_approval_orders_once(de
     # Another demo buyer's order of the approval course waits for the department's approval too.
     assert _states("admin@example.com") == [(OrderStatus.PAID, [EntitlementStatus.PENDING_APPROVAL])]  # until approved
     assert "for admin@example.com" in out.getvalue()
+    # The logins come last, after whatever the seeding printed (a console mail backend prints the demo's emails).
+    assert out.getvalue().rstrip().splitlines()[-1] == (
+        "Log in at /account/login/ as admin@example.com, instructor@example.com, creator@example.com, "
+        "learner@example.com (password demo-pass-123 for all).")
 
     again = io.StringIO()
     call_command("seed_demo", stdout=again)

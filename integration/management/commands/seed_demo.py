@@ -1,5 +1,6 @@
 """Idempotent demo data: each served app seeds its own part through its registered "seed.*" provider.
 
+A seeder may answer a line to repeat at the end (the demo logins), after what the seeding printed.
 On a terminal a progress bar (on stderr) counts the apps seeded; off one (CI, ``call_command``) the headings
 alone say how far it got.
 """
@@ -24,7 +25,12 @@ class Command(BaseCommand):
         if not ordered:
             self.stdout.write("No app in this deployment has demo data to load.")
             return
+        summaries = []
         for name in progress(ordered, desc="Seeding", stdout=self.stderr, quiet=True, unit="app"):
             self.stdout.write(self.style.MIGRATE_HEADING(f"Seeding {name.removeprefix('seed.')}"))
-            seeders[name](stdout=self.stdout)
+            summary = seeders[name](stdout=self.stdout)
+            if summary:
+                summaries.append(summary)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({', '.join(n.removeprefix('seed.') for n in ordered)})."))
+        for summary in summaries:  # after the demo's emails (a console backend prints them as each seed commits)
+            self.stdout.write(summary)
