@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from learning import remote
-from learning.models import Course, Department, Enrollment, LmsUser, LmsUserType, Program, PublishStatus
+from learning.models import Course, Department, LmsUser, LmsUserType, Program, PublishStatus
 from learning.services import catalog as catalog_services
 from learning.services.enrollments import enrollment_create_manual, live_enrollment
 from learning.services.memberships import membership_grant
@@ -113,12 +113,13 @@ def seed_learning(*, stdout) -> None:
     stdout.write("  admin@example.com global-admin; instructor@ and creator@ on every course's staff\n")
 
     python = courses["Python for Beginners"]
-    if live_enrollment(user=learner, course=python) is None:
+    given = live_enrollment(user=learner, course=python) is None
+    if given:
         opened = enrollment_create_manual(user=learner, course=python, expires_at=now + timedelta(days=180), now=now)
         first = python.lessons.order_by("position").first()
         if first is not None:
             lesson_complete(enrollment=opened.enrollment, lesson=first, user=learner, now=now)
     # The learner's other courses are bought in the store's demo orders (seed.orders), not enrolled here:
     # an enrollment given here first would make those purchases pay for what the learner already has.
-    count = Enrollment.objects.filter(user=learner).count()
-    stdout.write(f"  learner@example.com: {count} enrollment(s) given by staff (Python for Beginners, in progress)\n")
+    stdout.write(f"  {'created' if given else 'kept   '} learner@example.com's enrollment given by staff "
+                 f"in {python.title} (in progress)\n")
