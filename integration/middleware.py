@@ -9,13 +9,14 @@ from urllib.parse import urlsplit
 
 import structlog
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import BadRequest, RequestDataTooBig
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject, empty
 
 from integration.errors import (
     RETRY_AFTER_HEADER,
+    MalformedRequestError,
     MethodNotAllowedError,
     NotFoundError,
     PayloadTooLargeError,
@@ -99,13 +100,29 @@ def _user_id(request) -> str | None:
     return str(pk) if pk is not None else None
 
 
+NUL_IN_URL_MESSAGE = "The URL holds a NUL character (%00), which no id or filter can contain."
+
+
+def has_nul_in_url(request) -> bool:
+    """A NUL in the path or the query string: PostgreSQL stores it in no text column, so a lookup or a filter
+    with it raised DataError (a 500) wherever a view passed a path or query value to the database."""
+    return "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", "")
+
+
 class ApiErrorMiddleware:
-    """Errors raised outside DRF on API paths (unknown URL, crash) answer JSON, never a debug page."""
+    """Errors raised outside DRF on API paths (unknown URL, crash) answer JSON, never a debug page.
+
+    A URL holding a NUL is refused before any view: 400 ``malformed_request`` on API paths, the
+    site's 400 page elsewhere."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if has_nul_in_url(request):
+            if is_api_path(request.path):
+                return error_response(MalformedRequestError, message=NUL_IN_URL_MESSAGE)
+            raise BadRequest(NUL_IN_URL_MESSAGE)
         response = self.get_response(request)
         if is_api_path(request.path) and response.status_code in {404, 405} and not _is_json(response):
             return error_response(NotFoundError if response.status_code == 404 else MethodNotAllowedError)

@@ -187,3 +187,31 @@ def test_a_nul_character_anywhere_in_an_api_body_is_a_400(client, body):
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "malformed_request"
     assert "NUL" in response.json()["error"]["message"]
+
+
+NUL_URLS = ["/api/v1/orders/?q=%00", "/api/v1/orders/?status=a%00b", "/api/v1/payouts/ledger/?payee=%00",
+            "/api/v1/payouts/balance/?currency=%00", "/api/v2/courses/?status=%00",
+            "/api/v1/payouts/personal-data/%00", "/api/v2/programs/%00/revenue-config/", "/api/v1/orders/%00/"]
+
+
+@pytest.mark.parametrize("url", NUL_URLS)
+def test_a_nul_in_an_api_url_is_a_400_before_any_view(client, url):
+    """PostgreSQL stores NUL in no text column: these filters and lookups were 500s (DataError) there."""
+    from identity.services.tokens import token_pair_issue
+
+    user, _ = _user()
+    response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {token_pair_issue(user=user).access}")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "malformed_request"
+
+
+@pytest.mark.parametrize("url", ["/certificates/%00/", "/certificates/a%00b/pdf/", "/catalog/?q=%00"])
+def test_a_nul_in_a_page_url_is_the_sites_400_page(client, url):
+    client.raise_request_exception = False
+    response = client.get(url)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_an_encoded_percent_sign_is_not_a_nul(client):
+    assert client.get("/api/v1/catalog/products/?q=%2500").status_code == 200
