@@ -25,7 +25,13 @@ from orders.gateways import get_gateway
 from orders.gateways.test import DECLINED, NEEDS_ACTION, SUCCEEDING
 from orders.models import EntitlementStatus, Order, OrderStatus, Payment, Refund
 from orders.selectors import cart_for, order_get, order_list, order_timeline
-from orders.services.carts import cart_coupon_set, cart_get_or_create, cart_item_add, cart_item_remove
+from orders.services.carts import (
+    cart_coupon_set,
+    cart_get_or_create,
+    cart_item_add,
+    cart_item_remove,
+    cart_product_add,
+)
 from orders.services.checkout import checkout_create
 from orders.services.payments import order_pay
 from orders.services.pricing import cart_quote
@@ -96,10 +102,13 @@ def cart_page(request):
 
 @require_POST
 def cart_add(request):
-    cart = _session_cart(request, create=True)
+    product_id, quantity, now = request.POST.get("product_id", ""), request.POST.get("quantity", 1), timezone.now()
     try:
-        cart_item_add(cart=cart, product_id=request.POST.get("product_id", ""), quantity=request.POST.get("quantity", 1),
-                      user_id=_user_id(request), now=timezone.now())
+        if request.user.is_authenticated:  # the API's add: one transaction, and a refused product makes no cart
+            cart_product_add(user_id=request.user.pk, product_id=product_id, quantity=quantity, now=now)
+        else:
+            cart_item_add(cart=_session_cart(request, create=True), product_id=product_id, quantity=quantity,
+                          user_id=None, now=now)
     except ApplicationError as exc:
         _error(request, exc)
         return _back(request, reverse("orders-cart"))

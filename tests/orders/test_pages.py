@@ -35,6 +35,21 @@ def test_adding_an_unknown_product_shows_the_error(client, products):
     assert "empty" in page.lower()
 
 
+def test_a_signed_in_buyer_s_add_is_one_transaction_and_a_refused_one_makes_no_cart(
+        client, buyer, products):
+    from orders.models import Cart
+
+    client.force_login(buyer)
+    client.post("/cart/items/", {"product_id": "nope"})
+    assert not Cart.objects.filter(user_id=buyer.pk).exists()
+    response = client.post("/cart/items/", {"product_id": "p1"})
+    assert response.status_code == 302 and response["Location"] == "/cart/"
+    assert list(Cart.objects.get(user_id=buyer.pk).items.values_list("product_id", flat=True)) == ["p1"]
+    again = client.post("/cart/items/", {"product_id": "p1"})  # once only: the page says so, nothing is added
+    assert again.status_code == 302
+    assert Cart.objects.get(user_id=buyer.pk).items.count() == 1
+
+
 def test_checkout_pay_and_the_confirmation_that_updates_itself(client, buyer, products, lms, deliver):
     TaxRate.objects.create(country="DE", name="VAT", rate="0.19", inclusive=True)
     client.force_login(buyer)
