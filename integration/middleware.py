@@ -76,12 +76,27 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
-            request_logger.info("request", method=request.method, path=request.path,
+            request_logger.info("request", method=request.method, path=loggable_path(request),
                                 status=response.status_code, duration_ms=round((time.perf_counter() - started) * 1000, 1),
                                 user_id=_user_id(request))
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
         return response
+
+
+# URL keyword arguments that carry a secret (allauth's password-reset and email-confirmation keys, a
+# dj-rest-auth reset token): the log line names the route, never the secret (a key in a log is a reset).
+SECRET_URL_KWARGS = frozenset({"key", "token", "uidb36", "uidb64"})
+
+
+def loggable_path(request) -> str:
+    """``request.path`` with the values of the resolved URL's secret keyword arguments replaced by ``[redacted]``."""
+    path = request.path
+    match = getattr(request, "resolver_match", None)
+    for name, value in (match.kwargs.items() if match is not None else ()):
+        if name in SECRET_URL_KWARGS and isinstance(value, str) and value:
+            path = path.replace(value, "[redacted]")
+    return path
 
 
 def _request_id(request) -> str:

@@ -165,3 +165,23 @@ def test_a_captured_webhook_sent_again_later_changes_nothing():
 
 # The statement test posts a revenue event for an order no checkout made: it counts as paid in USD.
 _orders_paid = orders_paid_fixture(any_currency="USD")
+
+
+@pytest.mark.parametrize("url", ["/account/password/reset/key/3-abc123secretkey/",
+                                 "/account/confirm-email/MTIz:1abc123secretkey/"])
+def test_the_request_log_never_holds_a_reset_or_confirmation_key(client, url):
+    """The one log line per request wrote the path, and with it allauth's password-reset and email keys."""
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        client.get(url)
+    (line,) = [entry for entry in logs if entry.get("event") == "request"]
+    assert "abc123secretkey" not in json.dumps(logs) and "[redacted]" in line["path"], line
+
+
+def test_the_request_log_keeps_ordinary_paths_as_they_are(client):
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        client.get("/api/v1/catalog/products/")
+    assert [entry["path"] for entry in logs if entry.get("event") == "request"] == ["/api/v1/catalog/products/"]
