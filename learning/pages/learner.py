@@ -101,12 +101,12 @@ def exam_page(request, exam_id):
             if question.select_all:
                 picked = request.POST.getlist(f"q-{question.pk}")
                 if picked:
-                    answers[str(question.pk)] = [int(v) if v.isdigit() else v for v in picked]
+                    answers[str(question.pk)] = [int(v) if v.isdecimal() else v for v in picked]
                 continue
             value = request.POST.get(f"q-{question.pk}", "")
             if value != "":
                 answers[str(question.pk)] = value if question.kind == "short_answer" else int(value) \
-                    if value.isdigit() else value
+                    if value.isdecimal() else value
         try:
             attempt = exam_attempt_submit(user=request.lms_user, exam=exam, answers=answers, now=timezone.now())
         except ApplicationError as exc:

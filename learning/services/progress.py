@@ -104,7 +104,7 @@ def exam_attempt_submit(*, user: LmsUser, exam: Exam, answers: dict, now: dateti
         if question.kind == QuestionKind.MULTIPLE_CHOICE and question.select_all:
             # Several right answers: full points for exactly the right set, none otherwise.
             chosen = answer if isinstance(answer, list) else ([] if answer is None else [answer])
-            if any(isinstance(index, bool) or not str(index).isdigit() or not 0 <= int(index) < len(question.choices)
+            if any(isinstance(index, bool) or not str(index).isdecimal() or not 0 <= int(index) < len(question.choices)
                    for index in chosen):
                 raise InvalidAnswers(details={"question": qid, "reason": "choose among the choices by index"})
             picked = sorted({int(index) for index in chosen})
@@ -112,7 +112,7 @@ def exam_attempt_submit(*, user: LmsUser, exam: Exam, answers: dict, now: dateti
                 answers[qid] = picked
             points[qid] = question.points if picked == question.correct_indexes else 0
         elif question.kind == QuestionKind.MULTIPLE_CHOICE:
-            if answer is not None and (isinstance(answer, bool) or not str(answer).lstrip("-").isdigit()
+            if answer is not None and (isinstance(answer, bool) or not str(answer).lstrip("-").isdecimal()
                                        or not 0 <= int(answer) < len(question.choices)):
                 raise InvalidAnswers(details={"question": qid, "reason": "choose one of the choices by index"})
             points[qid] = question.points if answer is not None and int(answer) == question.correct_choice else 0

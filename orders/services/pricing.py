@@ -68,7 +68,9 @@ def _checked_country(country: str) -> str:
     from django_countries import countries
 
     country = (country or "").strip().upper()
-    if country and countries.alpha2(country) != country:  # a known alpha-2 code (no dict of every country built)
+    # Two ASCII letters first: django-countries' look-up calls int() on a digit-like code ("²" crashed it).
+    if country and not (len(country) == 2 and country.isascii() and country.isalpha()
+                        and countries.alpha2(country) == country):  # a known alpha-2 code (no dict of every country built)
         raise InvalidCountry(details={"billingCountry": country[:8]})
     return country
 

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -73,11 +73,13 @@ def _error(request, exc: ApplicationError) -> None:
 
 
 def _back(request, default: str):
+    """Back where the visitor came from: a path or a URL of this site (``next`` or the Referer), else ``default``
+    (a URL, never a view name: a bare word like ``next=x`` must not be looked up as one)."""
     target = request.POST.get("next") or request.headers.get("Referer") or default
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not (target.startswith(("/", "http://", "https://")) and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure())):
         target = default
-    return redirect(target)
+    return HttpResponseRedirect(target)
 
 
 def _quote_or_none(request, cart, **kwargs):
