@@ -14,11 +14,14 @@ a 500 wherever an open object such as a catalog product's metadata is saved; DRF
 value, is refused as malformed too (:func:`unstorable_text_in`).
 """
 
+import codecs
+import json
 import re
 from typing import Any
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
+from rest_framework.utils.json import strict_constant
 
 MAX_JSON_DEPTH = 64
 UNSTORABLE_TEXT_REASON = ("a string holds a NUL character (\\u0000) or a lone UTF-16 surrogate "
@@ -26,10 +29,27 @@ UNSTORABLE_TEXT_REASON = ("a string holds a NUL character (\\u0000) or a lone UT
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+class JSONNumber(float):
+    """A JSON number with a fraction or an exponent, read as a float (what DRF's parser gives every field)
+    that keeps its text as written: a money field reads ``literal``, so ``199.000000000000001`` is that
+    number (refused: more than 4 decimal places), not the float 199.0 it rounds to."""
+
+    __slots__ = ("literal",)
+
+    def __new__(cls, literal):
+        number = super().__new__(cls, literal)
+        number.literal = literal if isinstance(literal, str) else repr(float(literal))
+        return number
+
+
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            data = super().parse(stream, media_type, parser_context)
+            # DRF's own parse, with the numbers' text kept (JSONNumber); NaN and Infinity refused as there.
+            decoded = codecs.getreader(parsers.get_encoding(parser_context or {}))(stream)
+            data = json.load(decoded, parse_float=JSONNumber, parse_constant=strict_constant)
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None
         except RecursionError:
             raise ParseError(f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep.") from None
         if json_depth(data) > MAX_JSON_DEPTH:

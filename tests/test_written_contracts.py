@@ -1030,10 +1030,13 @@ def test_money_in_is_a_decimal_string_or_a_json_number(lms_admin, written, amoun
         created = Client().post(path, data=body, content_type="application/json", **auth)
         assert created.status_code == 201, (path, created.content)
         assert money(created.json()["suggestedPrice"]) == Decimal(amount)
-    too_exact = json.dumps({"departmentId": dept, "title": "T", "description": "d", "currency": "USD",
-                            "suggestedPrice": "PRICE"}).replace('"PRICE"', "0.30000000000000004")
-    error_of(Client().post("/api/v2/courses/", data=too_exact, content_type="application/json", **auth), 400,
-             "validation_error")
+    # Read as written, not as the float it rounds to: 199.000000000000001 is the float 199.0, but it has more
+    # than 4 decimal places, so it is refused like the string "199.000000000000001".
+    for too_exact in ("0.30000000000000004", "199.000000000000001", "1e400"):
+        body = json.dumps({"departmentId": dept, "title": "T", "description": "d", "currency": "USD",
+                           "suggestedPrice": "PRICE"}).replace('"PRICE"', too_exact)
+        error_of(Client().post("/api/v2/courses/", data=body, content_type="application/json", **auth), 400,
+                 "validation_error")
 
 
 def test_lms_revenue_config(lms_admin):

@@ -98,9 +98,10 @@ class MoneyField(serializers.DecimalField):
 
     The wire contracts never see a float (``parse_json`` reads numbers as ``Decimal`` and
     :func:`validate_with` refuses a float before any field). DRF's JSON parser, on the
-    APIs, reads ``199.00`` as the float 199.0, and shared/API.md accepts that number on input:
-    a float is taken as the decimal it was written as (``repr``, the shortest text that reads
-    back as the same float, is that literal's value up to 15 significant digits); one with more
+    APIs, reads ``199.00`` as a float, and shared/API.md accepts that number on input: the API's
+    parser keeps each number's text (``integration.parsers.JSONNumber``), read here exactly. A plain
+    float from elsewhere is taken as the decimal it was written as (``repr``, the shortest text that
+    reads back as the same float, is that literal's value up to 15 significant digits); one with more
     digits than a float holds exactly is refused."""
 
     default_error_messages = {"float": "Send a decimal string or an exact number, not a binary float."}
@@ -113,7 +114,9 @@ class MoneyField(serializers.DecimalField):
     def to_internal_value(self, data):
         if isinstance(data, bool):
             self.fail("invalid")
-        if isinstance(data, float):
+        if isinstance(data, float) and isinstance(getattr(data, "literal", None), str):
+            data = data.literal  # the API's JSON parser kept the number as written (integration.parsers.JSONNumber)
+        elif isinstance(data, float):
             written = Decimal(repr(data)) if math.isfinite(data) else None
             if written is None or len(written.as_tuple().digits) > self.FLOAT_DIGITS:
                 self.fail("float")
