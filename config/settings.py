@@ -297,6 +297,11 @@ IDENTITY_LOGIN_FAILURES_PER_ADDRESS = env.int("IDENTITY_LOGIN_FAILURES_PER_ADDRE
 IDENTITY_LOGIN_LOCKOUT_BASE_SECONDS = env.int("IDENTITY_LOGIN_LOCKOUT_BASE_SECONDS", default=30)
 IDENTITY_LOGIN_LOCKOUT_MAX_SECONDS = env.int("IDENTITY_LOGIN_LOCKOUT_MAX_SECONDS", default=900)
 IDENTITY_LOGIN_FAILURE_WINDOW_SECONDS = env.int("IDENTITY_LOGIN_FAILURE_WINDOW_SECONDS", default=3600)
+# Device cookies (identity.services.login): a browser that completed a sign-in presents a signed cookie
+# naming the account; its attempts at that account count on the device (this many, then the same lockout)
+# instead of the account and the address, so a locked address or account does not shut its owner out.
+IDENTITY_LOGIN_FAILURES_PER_DEVICE = env.int("IDENTITY_LOGIN_FAILURES_PER_DEVICE", default=5)
+IDENTITY_DEVICE_COOKIE_SECONDS = env.int("IDENTITY_DEVICE_COOKIE_SECONDS", default=365 * 24 * 3600)
 IDENTITY_MFA_TOKEN_SECONDS = env.int("IDENTITY_MFA_TOKEN_SECONDS", default=300)
 # The LMS legacy login's failed-attempt limit (learning/services/legacy.py), per account and window.
 LEGACY_LOGIN_MAX_FAILURES = env.int("LEGACY_LOGIN_MAX_FAILURES", default=5)

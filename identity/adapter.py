@@ -1,4 +1,5 @@
-"""allauth's account adapter: the pages' sign-in goes through identity's throttle."""
+"""allauth's account adapter: the pages' sign-in goes through identity's throttle, and a completed sign-in
+leaves the browser a device cookie (identity.services.login); the API's sign-in uses the same cookie."""
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.auth_backends import AuthenticationBackend
@@ -9,7 +10,14 @@ from django.contrib.auth import authenticate
 
 from identity.errors import LoginLocked
 from identity.mfa_crypto import mfa_decrypt, mfa_encrypt
-from identity.services.login import login_attempt_begin, login_attempt_verified, login_success_record
+from identity.services.login import (
+    DEVICE_COOKIE_NAME,
+    device_cookie_issue,
+    device_for,
+    login_attempt_begin,
+    login_attempt_verified,
+    login_success_record,
+)
 from identity.services.passwords import user_password_set
 from identity.services.tokens import storefront_logout
 from integration.client_address import client_address
@@ -17,6 +25,19 @@ from integration.client_address import client_address
 
 def _login_of(credentials: dict) -> str:
     return str(credentials.get("email") or credentials.get("username") or "")
+
+
+def device_cookie_of(request) -> str | None:
+    """The device cookie the request carries (unverified: identity.services.login.device_for checks it)."""
+    return request.COOKIES.get(DEVICE_COOKIE_NAME) or None
+
+
+def device_cookie_set(response, *, request, user) -> None:
+    """After a completed sign-in: a new device cookie for ``user`` (HttpOnly, SameSite=Lax, Secure on
+    HTTPS, for IDENTITY_DEVICE_COOKIE_SECONDS), replacing the one the browser had."""
+    response.set_cookie(DEVICE_COOKIE_NAME, device_cookie_issue(user=user),
+                        max_age=settings.IDENTITY_DEVICE_COOKIE_SECONDS, path="/", httponly=True,
+                        secure=request.is_secure() or settings.SESSION_COOKIE_SECURE, samesite="Lax")
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -28,9 +49,12 @@ class AccountAdapter(DefaultAccountAdapter):
         return client_address(request)
 
     def pre_authenticate(self, request, **credentials) -> None:
-        """Counts the attempt before the password is checked (identity.services.login)."""
+        """Counts the attempt before the password is checked (identity.services.login): on the device when
+        the browser's device cookie is valid for this email, else on the account and the address."""
+        email = _login_of(credentials)
         try:
-            login_attempt_begin(email=_login_of(credentials), address=self.client_address(request))
+            login_attempt_begin(email=email, address=self.client_address(request),
+                                device=device_for(cookie=device_cookie_of(request), email=email))
         except LoginLocked as exc:
             raise forms.ValidationError(exc.message, code=exc.code) from None
 
@@ -40,11 +64,20 @@ class AccountAdapter(DefaultAccountAdapter):
         user = authenticate(request, **credentials)
         inactive_user = AuthenticationBackend.unstash_authenticated_user()
         if user is not None:
-            login_attempt_verified(email=_login_of(credentials), address=self.client_address(request))
-            login_success_record(email=_login_of(credentials))
+            email = _login_of(credentials)
+            device = device_for(cookie=device_cookie_of(request), email=email)
+            login_attempt_verified(email=email, address=self.client_address(request), device=device)
+            login_success_record(email=email, device=device)
             return user
         # allauth shows its "account inactive" page for a right password on an inactive account.
         return inactive_user
+
+    def post_login(self, request, user, **kwargs):
+        """Every completed page sign-in (after the MFA step, when there is one) renews the device cookie."""
+        response = super().post_login(request, user, **kwargs)
+        if response is not None:
+            device_cookie_set(response, request=request, user=user)
+        return response
 
 
     def logout(self, request) -> None:

@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from identity.adapter import AccountAdapter
+from identity.adapter import AccountAdapter, device_cookie_of, device_cookie_set
 from identity.api import serializers as s
 from identity.authentication import USER_AUTHENTICATION
 from identity.selectors import token_family_validate, token_validate, user_mfa_types, user_personal_data
@@ -51,11 +51,15 @@ def _tokens_answer(pair: TokenPair, *, user=None, request=None) -> dict:
     return answer
 
 
-def _signed_in(request, user) -> dict:
-    login_success_record(email=user.email)
+def _signed_in(request, user) -> Response:
+    """The tokens, and a renewed device cookie (a cookie, never in the body: identity.services.login)."""
+    login_success_record(email=user.email,
+                         device=login_service.device_for(cookie=device_cookie_of(request), email=user.email))
     pair = token_pair_issue(user=user)
     update_last_login(None, user)
-    return _tokens_answer(pair, user=user, request=request)
+    response = Response(_tokens_answer(pair, user=user, request=request))
+    device_cookie_set(response, request=request, user=user)
+    return response
 
 
 @_sensitive
@@ -67,7 +71,9 @@ class LoginApi(APIView):
         tags=TAG, request=s.LoginInput, summary="Sign in with email and password",
         description="Answers the tokens, or, when the account has MFA, `{mfaRequired: true, mfaToken}` "
                     "for POST /api/v1/auth/login/mfa/. Unknown email and wrong password get the same 400 "
-                    "`invalid_credentials`; repeated failures lock the account and the address (429).",
+                    "`invalid_credentials`; repeated failures lock the account and the address (429). A "
+                    "completed sign-in sets the `idn_device` cookie; presented again with the same email, "
+                    "the attempt counts on that device instead (a locked address does not refuse it).",
         responses={200: PolymorphicProxySerializer(component_name="LoginResult",
                                                    serializers=[s.LoginOutput, s.MfaRequiredOutput],
                                                    resource_type_field_name=None), **ERRORS})
@@ -76,11 +82,11 @@ class LoginApi(APIView):
         data.is_valid(raise_exception=True)
         user = login_service.credentials_authenticate(
             request=request, email=data.validated_data["email"], password=data.validated_data["password"],
-            address=client_address(request))
+            address=client_address(request), device_cookie=device_cookie_of(request))
         if login_service.mfa_required(user=user):
             return Response({"mfaRequired": True, "mfaToken": login_service.mfa_challenge_issue(user=user),
                              "mfaTypes": user_mfa_types(user=user)})
-        return Response(_signed_in(request, user))
+        return _signed_in(request, user)
 
 
 @_sensitive
@@ -95,8 +101,9 @@ class LoginMfaApi(APIView):
         data.is_valid(raise_exception=True)
         user = login_service.mfa_challenge_complete(mfa_token=data.validated_data["mfaToken"],
                                                     code=data.validated_data["code"],
-                                                    address=client_address(request))
-        return Response(_signed_in(request, user))
+                                                    address=client_address(request),
+                                                    device_cookie=device_cookie_of(request))
+        return _signed_in(request, user)
 
 
 class TokenRefreshApi(APIView):
