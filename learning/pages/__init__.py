@@ -7,7 +7,9 @@ each view a form and one service call.
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 
 PAGE_SIZE = 20
@@ -34,3 +36,12 @@ def page_of(request, queryset, *, size: int = PAGE_SIZE):
 
 def render_lms(request, template: str, context: dict | None = None, *, status: int = 200):
     return render(request, template, {"lms_user": request.lms_user, **(context or {})}, status=status)
+
+
+def posted_pk(model, value):
+    """``value`` (an id a form posted) as ``model``'s primary key, else a 404: an id that is no id (a form
+    tampered with) is a page not found, not a 500 from the lookup."""
+    try:
+        return model._meta.pk.to_python(value)
+    except ValidationError:
+        raise Http404(f"no such {model._meta.verbose_name}") from None

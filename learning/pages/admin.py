@@ -1,7 +1,6 @@
 """The department-admin area (``/lms/admin/``): tree, memberships, courses, programs, classes, approvals, import."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -11,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from integration.errors import ApplicationError
 from learning.filters import ClassFilter, CourseFilter, EnrollmentFilter, MembershipFilter, ProgramFilter
 from learning.models import Course, CourseClass, Department, Enrollment, EnrollmentStatus, Membership, Program
-from learning.pages import lms_login_required, page_of, render_lms
+from learning.pages import lms_login_required, page_of, posted_pk, render_lms
 from learning.pages.forms import (
     ClassForm,
     DepartmentForm,
@@ -43,25 +42,16 @@ def _render_admin(request, template: str, context: dict, *, status: int = 200):
     return render_lms(request, template, {**context, "nav": nav}, status=status)
 
 
-def _pk(model, value):
-    """``value`` as ``model``'s primary key, else a 404: a posted id that is no id (a form tampered with) is a
-    page not found, not a 500 from the lookup."""
-    try:
-        return model._meta.pk.to_python(value)
-    except ValidationError:
-        raise Http404(f"no such {model._meta.verbose_name}") from None
-
-
 def _is_pk(model, value) -> bool:
     try:
-        model._meta.pk.to_python(value)
-    except ValidationError:
+        posted_pk(model, value)
+    except Http404:
         return False
     return True
 
 
 def _department(request, department_id, right: str):
-    department = get_object_or_404(Department, pk=_pk(Department, department_id))
+    department = get_object_or_404(Department, pk=posted_pk(Department, department_id))
     return department if access_check(user=request.lms_user, right=right, department=department) else None
 
 
@@ -110,7 +100,7 @@ def department_memberships(request, department_id):
     form = MembershipForm(request.POST or None)
     if request.method == "POST":
         if remove := request.POST.get("remove"):
-            membership = get_object_or_404(Membership, pk=_pk(Membership, remove), department=department)
+            membership = get_object_or_404(Membership, pk=posted_pk(Membership, remove), department=department)
             membership_revoke(membership=membership)
             messages.success(request, f"{membership.user.email} is no longer {membership.role} here.")
             return redirect("lms-admin-memberships", department_id=department.pk)
@@ -172,7 +162,7 @@ def department_programs(request, department_id):
         if not can_manage:
             return _forbidden(request)
         if action := request.POST.get("action"):
-            program = get_object_or_404(Program, pk=_pk(Program, request.POST.get("program")),
+            program = get_object_or_404(Program, pk=posted_pk(Program, request.POST.get("program")),
                                         department__path__startswith=department.path)
             service = {"publish": catalog_services.program_publish,
                        "archive": catalog_services.program_archive}.get(action)

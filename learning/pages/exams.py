@@ -2,17 +2,15 @@
 reorder its questions. Each page checks ``content:exams:manage`` on the exam's course (instructors,
 content admins and the course's creators, inherited down the department tree)."""
 
-import uuid
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from integration.errors import ApplicationError
 from learning.models import Course, Exam, ExamAttempt, Question
-from learning.pages import lms_login_required, render_lms
+from learning.pages import lms_login_required, posted_pk, render_lms
 from learning.pages.forms import ExamForm, QuestionForm
 from learning.permissions import Right, access_check
 from learning.services import exams as exam_services
@@ -80,7 +78,7 @@ def exam_builder(request, exam_id):
                     messages.success(request, "Question added.")
                     return redirect("lms-teach-exam", exam_id=exam.pk)
             elif action in {"remove", "up", "down"}:
-                question = get_object_or_404(Question, pk=_uuid_or_404(request.POST.get("question")), exam=exam)
+                question = get_object_or_404(Question, pk=posted_pk(Question, request.POST.get("question")), exam=exam)
                 if action == "remove":
                     exam_services.question_remove(question=question)
                     messages.success(request, "Question removed.")
@@ -126,9 +124,3 @@ def question_edit(request, question_id):
     return render_lms(request, "learning/teach/question.html", {"question": question, "exam": question.exam,
                                                                  "form": form}, status=status)
 
-
-def _uuid_or_404(value):
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise Http404("no such question") from None
