@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from freezegun import freeze_time
 
 from orders.models import Order, OrderLine, OrderStatus, Refund
 from orders.services.refunds import refund_create
@@ -61,6 +62,17 @@ def _chart(html: str) -> dict:
 def _series(chart: dict, kind: str) -> dict:
     values = next(series["values"] for series in chart["series"] if series["kind"] == kind)
     return dict(zip(chart["labels"], values, strict=True))
+
+
+@pytest.fixture(autouse=True)
+def _the_clock_on_today(request):
+    """``TODAY`` is read once, at import: the clock is held from its noon (ticking), so a run that crosses
+    midnight still has the page's default period end on ``TODAY``. Not for the browser test (a live server)."""
+    if request.node.get_closest_marker("browser"):
+        yield
+        return
+    with freeze_time(_at(TODAY), tick=True):
+        yield
 
 
 @pytest.fixture
